@@ -1,0 +1,134 @@
+"""Return a data-set check report (a JSON-ready dict) and format it for the terminal."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from contemo.data.files import shown
+from contemo.data.images import crop_box, probe
+from contemo.data.layouts import collect
+from contemo.data.records import FaceRecord, ScanResult
+from contemo.emotions import AFFECTNET_CLASSES, EMOTIONS
+from contemo.errors import ContemoError
+
+# Metadata worth tallying, with the heading printed for each.
+META_COUNTS = {"age_group": "age group", "gender": "gender", "picture_set": "picture set",
+               "ethnicity": "ethnicity"}
+MAX_SIZES_SHOWN = 8
+
+
+def build_report(
+    root: str | Path, layout: str, *, manifest: str | Path | None = None,
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """Return counts, sizes and every problem of the data set (each image decoded once)."""
+    result = collect(root, layout, manifest=manifest)
+    sizes, unreadable, good = _probe_all(result, threads)
+    records = [r for r, ok in zip(result.records, good) if ok]
+    kept = ScanResult(records, result.problems + unreadable, layout, result.root,
+                      result.dropped, result.notes)
+    counts = {"emotion": _ordered(kept.counts("emotion"), [*EMOTIONS, "(none)"])}
+    if layout == "affectnet" or any(r.emotion is None for r in records):
+        counts["class"] = _ordered(kept.counts("class"), AFFECTNET_CLASSES)
+    for key in META_COUNTS:
+        tally = kept.counts(key)
+        if tally:
+            counts[key] = dict(sorted(tally.items()))
+    return {
+        "root": str(result.root or root),
+        "layout": layout,
+        "notes": result.notes,
+        "usable": len(records),
+        "counts": counts,
+        "valence_arousal": _va_summary(records),
+        "image_sizes": {f"{w}x{h}": n for (w, h), n in sizes.most_common()},
+        "dropped": result.dropped,
+        "problems": kept.problems,
+    }
+
+
+def _probe_all(
+    result: ScanResult, threads: int | None
+) -> tuple[Counter, list[str], list[bool]]:
+    """Return (size tally, unreadable-file problems, per-record ok flags) after decoding each image."""
+
+    def work(record: FaceRecord) -> tuple[int, int] | str:
+        try:
+            size = probe(record.path)
+            crop_box(size, record.bbox, record.path)  # a face box outside the image is bad too
+            return size
+        except ContemoError as err:
+            return str(err)
+
+    workers = threads or min(8, os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        outcomes = list(tqdm(pool.map(work, result.records), total=len(result.records),
+                             unit="img", desc="decoding", disable=None, leave=False))
+    sizes: Counter = Counter(o for o in outcomes if isinstance(o, tuple))
+    root = result.root or Path(".")
+    problems = [_relative(o, root) for o in outcomes if isinstance(o, str)]
+    return sizes, problems, [isinstance(o, tuple) for o in outcomes]
+
+
+def _relative(message: str, root: Path) -> str:
+    """Return an image error with its leading path written relative to the data root."""
+    path, sep, rest = message.partition(": ")
+    return f"{shown(Path(path), root)}{sep}{rest}"
+
+
+def _ordered(tally: Counter, order: tuple[str, ...] | list[str]) -> dict[str, int]:
+    """Return the tally as a dict in vocabulary order (unknown keys last), zero counts included."""
+    out = {k: tally.get(k, 0) for k in order if k in tally or k in EMOTIONS}
+    out.update({k: v for k, v in sorted(tally.items()) if k not in out})
+    return out
+
+
+def _va_summary(records: list[FaceRecord]) -> dict[str, Any] | None:
+    """Return how many records carry valence-arousal and their ranges, None if none do."""
+    pairs = [(r.valence, r.arousal) for r in records if r.valence is not None]
+    if not pairs:
+        return None
+    vs, ars = zip(*pairs)
+    return {
+        "count": len(pairs),
+        "valence": {"min": min(vs), "mean": sum(vs) / len(vs), "max": max(vs)},
+        "arousal": {"min": min(ars), "mean": sum(ars) / len(ars), "max": max(ars)},
+    }
+
+
+def format_report(report: dict[str, Any], *, skip_bad: bool = False) -> str:
+    """Return the report as the lines `contemo data check` prints."""
+    lines = [f"{report['root']}  (layout {report['layout']})"]
+    lines += [f"  {note}" for note in report["notes"]]
+    problems = report["problems"]
+    verdict = f"skipped {len(problems)}" if skip_bad else f"problems {len(problems)}"
+    lines.append(f"usable images: {report['usable']}   {verdict}")
+    for name, count in report["dropped"].items():
+        lines.append(f"dropped: {name}: {count}")
+    for key, tally in report["counts"].items():
+        heading = META_COUNTS.get(key, key)
+        lines.append(f"{heading + ':':13s}" + "  ".join(f"{k} {v}" for k, v in tally.items()))
+    va = report["valence_arousal"]
+    if va:
+        lines.append(
+            f"{'VA:':13s}{va['count']} images; valence {va['valence']['min']:+.2f}.."
+            f"{va['valence']['max']:+.2f} (mean {va['valence']['mean']:+.2f}), arousal "
+            f"{va['arousal']['min']:+.2f}..{va['arousal']['max']:+.2f} "
+            f"(mean {va['arousal']['mean']:+.2f})"
+        )
+    sizes = list(report["image_sizes"].items())
+    shown_sizes = "  ".join(f"{s} ({n})" for s, n in sizes[:MAX_SIZES_SHOWN])
+    more = f"  ... {len(sizes) - MAX_SIZES_SHOWN} other sizes" if len(sizes) > MAX_SIZES_SHOWN else ""
+    lines.append(f"{'image sizes:':13s}{shown_sizes or 'none readable'}{more}")
+    if problems:
+        lines.append(f"{'skipped' if skip_bad else 'problems'} ({len(problems)}):")
+        lines += [f"  {p}" for p in problems]
+    else:
+        lines.append("no problems found")
+    return "\n".join(lines)

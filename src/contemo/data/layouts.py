@@ -1,0 +1,65 @@
+"""Scan any supported data layout into FaceRecords: `scan(root, layout)` is the one entry point.
+
+`collect` always gathers every problem (what `contemo data check` prints);
+`scan` is what training uses: it stops at the first problem with a one-line
+ContemoError unless `skip_bad`, in which case bad files are skipped and counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from contemo.data.affectnet import scan_affectnet
+from contemo.data.faces import scan_faces
+from contemo.data.generic import scan_csv, scan_folder
+from contemo.data.london import scan_london
+from contemo.data.records import ScanResult
+from contemo.errors import ContemoError
+
+LAYOUTS: dict[str, Callable[..., ScanResult]] = {
+    "faces": scan_faces,
+    "affectnet": scan_affectnet,
+    "folder": scan_folder,
+    "csv": scan_csv,
+    "london": scan_london,
+}
+MANIFEST_LAYOUTS = ("affectnet", "csv")  # the layouts that read a CSV manifest
+
+
+def collect(root: str | Path, layout: str, *, manifest: str | Path | None = None) -> ScanResult:
+    """Return the scan of `root` with every per-file problem listed (fatal ones still raise)."""
+    if layout not in LAYOUTS:
+        raise ContemoError(f"unknown layout {layout!r}: expected one of {', '.join(LAYOUTS)}")
+    if manifest is not None and layout not in MANIFEST_LAYOUTS:
+        raise ContemoError(f"--manifest applies to layouts {', '.join(MANIFEST_LAYOUTS)}, not {layout}")
+    if layout in MANIFEST_LAYOUTS:
+        return LAYOUTS[layout](root, manifest=manifest)
+    return LAYOUTS[layout](root)
+
+
+def scan(
+    root: str | Path, layout: str, *, skip_bad: bool = False, manifest: str | Path | None = None
+) -> ScanResult:
+    """Return the usable records of `root`; raise on the first problem unless `skip_bad`.
+
+    Even with `skip_bad`, a scan that leaves no usable image raises: an empty data
+    set is never what the caller wants.
+    """
+    result = collect(root, layout, manifest=manifest)
+    if result.problems and not skip_bad:
+        more = len(result.problems) - 1
+        tail = f" (and {more} more problem{'s' * (more > 1)}; see `contemo data check`" \
+            f" or pass --skip-bad)" if more else " (pass --skip-bad to skip bad files)"
+        raise ContemoError(_located(result, result.problems[0]) + tail)
+    if not result.records:
+        raise ContemoError(
+            f"{result.root or root}: no usable images for layout {layout} "
+            f"({len(result.problems)} skipped)"
+        )
+    return result
+
+
+def _located(result: ScanResult, problem: str) -> str:
+    """Return a problem line (written relative to the scan root) with the root in front."""
+    return problem if result.root is None else f"{result.root / problem}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from contemo.data.files import image_files, no_images_error, require_folder, shown
+from contemo.data.files import folder_images, shown
 from contemo.data.records import ScanResult, categorical_record
 from contemo.emotions import FACES_CODES
 
@@ -23,10 +23,7 @@ EXAMPLE = "066_y_m_s_a.jpg"
 
 def scan_faces(root: str | Path) -> ScanResult:
     """Return every FACES-named image below `root`; misnamed files become problems."""
-    folder = require_folder(root, "FACES folder")
-    files = image_files(folder)
-    if not files:
-        raise no_images_error(folder)
+    folder, files = folder_images(root, "FACES folder")
     result = ScanResult(records=[], problems=[], layout="faces", root=folder)
     seen: dict[tuple[str, ...], Path] = {}
     for path in files:

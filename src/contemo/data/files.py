@@ -27,10 +27,14 @@ def image_files(folder: Path) -> list[Path]:
     )
 
 
-def no_images_error(folder: Path) -> ContemoError:
-    """Return the error for a folder holding no image files at all."""
-    kinds = ", ".join(sorted(IMAGE_SUFFIXES))
-    return ContemoError(f"{folder}: no image files ({kinds}) found")
+def folder_images(root: str | Path, what: str) -> tuple[Path, list[Path]]:
+    """Return (folder, its image files); a missing folder or one without images raises."""
+    folder = require_folder(root, what)
+    files = image_files(folder)
+    if not files:
+        kinds = ", ".join(sorted(IMAGE_SUFFIXES))
+        raise ContemoError(f"{folder}: no image files ({kinds}) found")
+    return folder, files
 
 
 def shown(path: Path, root: Path) -> str:

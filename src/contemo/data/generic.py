@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from contemo.data.files import image_files, no_images_error, require_folder, shown
+from contemo.data.files import folder_images, require_folder, shown
 from contemo.data.manifest import find_manifests, parse_number, read_header, require_columns, rows
 from contemo.data.records import FaceRecord, ScanResult, categorical_record
 from contemo.emotions import AFFECTNET_CLASSES, EMOTIONS, LabelError, canonical_emotion
@@ -29,10 +29,7 @@ def category(name: str) -> str:
 
 def scan_folder(root: str | Path) -> ScanResult:
     """Return the images of ROOT/<emotion>/ folders; images elsewhere become problems."""
-    folder = require_folder(root, "emotion folder")
-    files = image_files(folder)
-    if not files:
-        raise no_images_error(folder)
+    folder, files = folder_images(root, "emotion folder")
     result = ScanResult(records=[], problems=[], layout="folder", root=folder)
     for path in files:
         parts = path.relative_to(folder).parts

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from data_fixtures import FACE_BOX, make_affectnet, make_faces, write_image
+from data_fixtures import make_affectnet, make_faces, write_image
 from PIL import Image
 
 import contemo.data.dataset as dataset_module

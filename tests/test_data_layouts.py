@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from data_fixtures import (
-    AFFECTNET_ROWS, make_affectnet, make_faces, make_folder, make_london, write_affectnet_csv,
+    AFFECTNET_ROWS,
+    make_affectnet,
+    make_faces,
+    make_folder,
+    make_london,
+    write_affectnet_csv,
     write_image,
 )
 
@@ -147,7 +152,8 @@ def test_csv_layout_emotion_and_va(tmp_path):
     for name in ("a.jpg", "b.jpg", "sub/c.jpg"):
         write_image(tmp_path / name)
     (tmp_path / "faces.csv").write_text(
-        "path,emotion,valence,arousal\na.jpg,Happiness,,\nb.jpg,,-0.5,0.25\nsub/c.jpg,sad,-0.6,-0.3\n"
+        "path,emotion,valence,arousal\n"
+        "a.jpg,Happiness,,\nb.jpg,,-0.5,0.25\nsub/c.jpg,sad,-0.6,-0.3\n"
     )
     result = scan(tmp_path, "csv")
     a, b, c = result.records

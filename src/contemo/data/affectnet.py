@@ -86,7 +86,7 @@ def scan_affectnet(root: str | Path, manifest: str | Path | None = None) -> Scan
 
 
 def _record(row: dict[str, str], bases: list[Path], dropped: Counter) -> FaceRecord | None:
-    """Return the record of one manifest row, None for a dropped code; ValueError says what's wrong."""
+    """Return one manifest row's record, None for a dropped code; ValueError says what is wrong."""
     code = parse_number(row["expression"], int, "expression")
     if code in AFFECTNET_DROPPED_CODES:
         dropped[DROPPED_CODES] += 1
@@ -131,4 +131,5 @@ def _resolve(relative: str, bases: list[Path]) -> Path:
                 bases.remove(base)  # most rows share one base; try it first from now on
                 bases.insert(0, base)
             return candidate
-    raise ValueError(f"image {relative!r} not found under {bases[0]} or {len(bases) - 1} other folders")
+    others = len(bases) - 1
+    raise ValueError(f"image {relative!r} not found under {bases[0]} or {others} other folders")

@@ -24,7 +24,8 @@ LAYOUT_NAMES = ("faces", "affectnet", "folder", "csv", "london")  # = layouts.LA
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command's options."""
-    parser.add_argument("root", metavar="DIR", help="data folder (or manifest CSV for affectnet/csv)")
+    parser.add_argument("root", metavar="DIR",
+                        help="data folder (or the manifest CSV for affectnet/csv)")
     parser.add_argument("--layout", choices=LAYOUT_NAMES, default="faces",
                         help="how the folder is organised (default: faces)")
     parser.add_argument("--manifest", metavar="CSV",

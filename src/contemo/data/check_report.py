@@ -56,7 +56,7 @@ def build_report(
 def _probe_all(
     result: ScanResult, threads: int | None
 ) -> tuple[Counter, list[str], list[bool]]:
-    """Return (size tally, unreadable-file problems, per-record ok flags) after decoding each image."""
+    """Return (size tally, unreadable-file problems, per-record ok flags), decoding every image."""
 
     def work(record: FaceRecord) -> tuple[int, int] | str:
         try:
@@ -124,7 +124,8 @@ def format_report(report: dict[str, Any], *, skip_bad: bool = False) -> str:
         )
     sizes = list(report["image_sizes"].items())
     shown_sizes = "  ".join(f"{s} ({n})" for s, n in sizes[:MAX_SIZES_SHOWN])
-    more = f"  ... {len(sizes) - MAX_SIZES_SHOWN} other sizes" if len(sizes) > MAX_SIZES_SHOWN else ""
+    hidden = len(sizes) - MAX_SIZES_SHOWN
+    more = f"  ... {hidden} other sizes" if hidden > 0 else ""
     lines.append(f"{'image sizes:':13s}{shown_sizes or 'none readable'}{more}")
     if problems:
         lines.append(f"{'skipped' if skip_bad else 'problems'} ({len(problems)}):")

@@ -38,7 +38,7 @@ def folder_images(root: str | Path, what: str) -> tuple[Path, list[Path]]:
 
 
 def shown(path: Path, root: Path) -> str:
-    """Return `path` relative to `root` when it lies below it (shorter problem lines), else whole."""
+    """Return `path` relative to `root` when below it (shorter problem lines), else whole."""
     try:
         return str(path.relative_to(root))
     except ValueError:

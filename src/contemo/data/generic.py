@@ -22,7 +22,7 @@ VOCABULARY: tuple[str, ...] = tuple(dict.fromkeys([*EMOTIONS, *AFFECTNET_CLASSES
 
 
 def category(name: str) -> str:
-    """Return the canonical category (training name first) for a folder or cell; LabelError if none."""
+    """Return the canonical category (training spelling first) of a name; LabelError if none."""
     key = canonical_emotion(name, VOCABULARY)
     return "angry" if key == "anger" else key
 

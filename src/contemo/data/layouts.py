@@ -32,7 +32,9 @@ def collect(root: str | Path, layout: str, *, manifest: str | Path | None = None
     if layout not in LAYOUTS:
         raise ContemoError(f"unknown layout {layout!r}: expected one of {', '.join(LAYOUTS)}")
     if manifest is not None and layout not in MANIFEST_LAYOUTS:
-        raise ContemoError(f"--manifest applies to layouts {', '.join(MANIFEST_LAYOUTS)}, not {layout}")
+        raise ContemoError(
+            f"--manifest applies to layouts {', '.join(MANIFEST_LAYOUTS)}, not {layout}"
+        )
     if layout in MANIFEST_LAYOUTS:
         return LAYOUTS[layout](root, manifest=manifest)
     return LAYOUTS[layout](root)

@@ -45,7 +45,8 @@ def scan_london(root: str | Path) -> ScanResult:
             fields = NAME.match(path.stem)
             if fields is None or fields.group(2) != number or path.parent != folder / sub:
                 result.problems.append(
-                    f"{shown(path, folder)}: not a London file name (expected {sub}/NNN_{number}.jpg)"
+                    f"{shown(path, folder)}: not a London file name "
+                    f"(expected {sub}/NNN_{number}.jpg)"
                 )
                 continue
             person = fields.group(1)

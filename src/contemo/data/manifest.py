@@ -51,7 +51,7 @@ def rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
 
 
 def find_manifests(folder: Path, required: Sequence[str]) -> list[Path]:
-    """Return the CSV files in `folder` or one level below whose header has every `required` column."""
+    """Return the CSVs in `folder` or one level below whose header has every `required` column."""
     found = []
     for csv_path in sorted([*folder.glob("*.csv"), *folder.glob("*/*.csv")]):
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 from PIL import Image
@@ -10,6 +11,16 @@ from PIL import Image
 from contemo.data.affectnet import COLUMNS
 from contemo.emotions import FACES_CODES
 
+
+def _london_root() -> Path:
+    """Return the real London set folder: $CONTEMO_LONDON_FACES, ../shared/data, /work/shared/data."""
+    candidates = [os.environ.get("CONTEMO_LONDON_FACES", ""),
+                  Path(__file__).resolve().parents[2] / "shared" / "data" / "london-faces",
+                  "/work/shared/data/london-faces"]
+    return next((Path(c) for c in candidates if c and Path(c).is_dir()), Path(candidates[-1]))
+
+
+LONDON = _london_root()  # the real Face Research Lab London Set, read in place (never copied)
 RED, BLUE = (230, 20, 20), (20, 20, 230)
 
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from data_fixtures import make_affectnet, make_faces, make_folder, make_london, write_image
+from data_fixtures import LONDON, make_affectnet, make_faces, make_folder, make_london, write_image
 
 from contemo import cli
 from contemo.data.check_command import LAYOUT_NAMES
@@ -93,3 +93,25 @@ def test_subprocess_errors_have_no_traceback(tmp_path):
                               check=False, capture_output=True, text=True)
         assert proc.returncode == status and "Traceback" not in proc.stderr + proc.stdout
         assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("contemo")
+
+
+def test_bad_options_are_one_line_errors(tmp_path, capsys):
+    make_faces(tmp_path / "set", people=1)
+    status, _, err = check(capsys, tmp_path / "set", "--threads", "0")
+    assert status == 2 and err == "contemo: error: --threads must be at least 1, got 0\n"
+    (tmp_path / "taken").mkdir()
+    status, _, err = check(capsys, tmp_path / "set", "--json", tmp_path / "taken")
+    assert status == 2 and err.startswith(f"contemo: error: {tmp_path / 'taken'}: cannot write")
+
+
+@pytest.mark.skipif(not LONDON.is_dir(), reason="London set not at /work/shared/data/london-faces")
+def test_real_london_set_report(tmp_path, capsys):
+    status, out, _ = check(capsys, LONDON, "--layout", "london", "--json", tmp_path / "r.json")
+    report = json.loads((tmp_path / "r.json").read_text())
+    neutral = len(list((LONDON / "neutral_front").glob("*_03.jpg")))
+    smiling = len(list((LONDON / "smiling_front").glob("*_08.jpg")))
+    assert status == 0 and report["problems"] == [] and report["usable"] == neutral + smiling
+    assert report["counts"]["emotion"]["neutral"] == neutral == 102
+    assert report["counts"]["emotion"]["happy"] == smiling == 102
+    assert sum(report["counts"]["gender"].values()) == 204
+    assert report["image_sizes"] == {"256x256": 204} and "age:" in out

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from data_fixtures import make_affectnet, make_faces, write_image
+from data_fixtures import LONDON, make_affectnet, make_faces, write_image
 from PIL import Image
 
 import contemo.data.dataset as dataset_module
@@ -19,8 +19,6 @@ from contemo.data.images import load_face
 from contemo.data.layouts import scan
 from contemo.emotions import EMOTIONS, one_hot
 from contemo.errors import ContemoError
-
-LONDON = Path("/work/shared/data/london-faces")
 
 
 def test_faces_items_shapes_ranges_and_labels(tmp_path):

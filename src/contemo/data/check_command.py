@@ -40,12 +40,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the report; return 0 if clean or --skip-bad, else 1."""
     from contemo.data.check_report import build_report, format_report
+    from contemo.errors import ContemoError
     from contemo.fileio import atomic_write_json
 
     report = build_report(args.root, args.layout, manifest=args.manifest, threads=args.threads)
     print(format_report(report, skip_bad=args.skip_bad))
     if args.json:
-        atomic_write_json(args.json, report)
+        try:
+            atomic_write_json(args.json, report)
+        except OSError as err:
+            reason = err.strerror or type(err).__name__
+            raise ContemoError(f"{args.json}: cannot write the JSON report ({reason})") from None
     if report["problems"] and not args.skip_bad:
         count = len(report["problems"])
         print(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 from tqdm import tqdm
 
 from contemo.data.files import shown
-from contemo.data.images import crop_box, probe
+from contemo.data.images import crop_box, decode_threads, probe
 from contemo.data.layouts import collect
 from contemo.data.records import FaceRecord, ScanResult
 from contemo.emotions import AFFECTNET_CLASSES, EMOTIONS
@@ -33,7 +32,7 @@ def build_report(
     records = [r for r, ok in zip(result.records, good) if ok]
     kept = ScanResult(records, result.problems + unreadable, layout, result.root,
                       result.dropped, result.notes)
-    counts = {"emotion": _ordered(kept.counts("emotion"), [*EMOTIONS, "(none)"])}
+    counts = {"emotion": _ordered(kept.counts("emotion"), EMOTIONS)}
     if layout == "affectnet" or any(r.emotion is None for r in records):
         counts["class"] = _ordered(kept.counts("class"), AFFECTNET_CLASSES)
     for key in META_COUNTS:
@@ -46,6 +45,7 @@ def build_report(
         "notes": result.notes,
         "usable": len(records),
         "counts": counts,
+        "age_years": _age_summary(records),
         "valence_arousal": _va_summary(records),
         "image_sizes": {f"{w}x{h}": n for (w, h), n in sizes.most_common()},
         "dropped": result.dropped,
@@ -66,7 +66,7 @@ def _probe_all(
         except ContemoError as err:
             return str(err)
 
-    workers = threads or min(8, os.cpu_count() or 1)
+    workers = decode_threads(threads)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         outcomes = list(tqdm(pool.map(work, result.records), total=len(result.records),
                              unit="img", desc="decoding", disable=None, leave=False))
@@ -84,9 +84,18 @@ def _relative(message: str, root: Path) -> str:
 
 def _ordered(tally: Counter, order: tuple[str, ...] | list[str]) -> dict[str, int]:
     """Return the tally as a dict in vocabulary order (unknown keys last), zero counts included."""
-    out = {k: tally.get(k, 0) for k in order if k in tally or k in EMOTIONS}
+    out = {k: tally.get(k, 0) for k in order}
     out.update({k: v for k, v in sorted(tally.items()) if k not in out})
     return out
+
+
+def _age_summary(records: list[FaceRecord]) -> dict[str, Any] | None:
+    """Return the range of ages in years (London set), None when no record gives an age."""
+    ages = [r.meta["age"] for r in records if isinstance(r.meta.get("age"), int)]
+    if not ages:
+        return None
+    return {"min": min(ages), "max": max(ages), "mean": sum(ages) / len(ages),
+            "unknown": len(records) - len(ages)}
 
 
 def _va_summary(records: list[FaceRecord]) -> dict[str, Any] | None:
@@ -114,6 +123,11 @@ def format_report(report: dict[str, Any], *, skip_bad: bool = False) -> str:
     for key, tally in report["counts"].items():
         heading = META_COUNTS.get(key, key)
         lines.append(f"{heading + ':':13s}" + "  ".join(f"{k} {v}" for k, v in tally.items()))
+    age = report["age_years"]
+    if age:
+        unknown = f"; unknown for {age['unknown']}" if age["unknown"] else ""
+        span = f"{age['min']}-{age['max']} years"
+        lines.append(f"{'age:':13s}{span} (mean {age['mean']:.1f}{unknown})")
     va = report["valence_arousal"]
     if va:
         lines.append(

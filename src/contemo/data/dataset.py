@@ -7,7 +7,6 @@ decoding) into one (N, 3, S, S) uint8 tensor; an item is then a slice and a scal
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,12 +15,10 @@ import torch
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from contemo.data.images import load_face
+from contemo.data.images import decode_threads, load_face
 from contemo.data.records import FaceRecord
 from contemo.emotions import NUM_EMOTIONS
 from contemo.errors import ContemoError
-
-MAX_DECODE_THREADS = 8
 
 
 class FaceDataset(Dataset):
@@ -68,8 +65,7 @@ class FaceDataset(Dataset):
             ok[i] = True
             return None
 
-        workers = threads or min(MAX_DECODE_THREADS, os.cpu_count() or 1)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        with ThreadPoolExecutor(max_workers=decode_threads(threads)) as pool:
             errors = list(tqdm(
                 pool.map(work, range(len(records))), total=len(records), unit="img",
                 desc=f"decoding faces at {self.size}px", disable=None, leave=False,

@@ -8,6 +8,7 @@ failure becomes a one-line ContemoError naming the file.
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from pathlib import Path
 
@@ -19,8 +20,19 @@ from contemo.errors import ContemoError
 # File endings every layout treats as images (compared lower-case).
 IMAGE_SUFFIXES: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
 
+MAX_DECODE_THREADS = 8  # PIL decodes without the GIL; more threads than this stop paying off
+
 # Bicubic in PIL widens its kernel when shrinking, so a plain resize is also anti-aliased.
 RESAMPLE = Image.Resampling.BICUBIC
+
+
+def decode_threads(requested: int | None = None) -> int:
+    """Return how many decoding threads to use: `requested`, else one per core up to 8."""
+    if requested is None:
+        return min(MAX_DECODE_THREADS, os.cpu_count() or 1)
+    if requested < 1:
+        raise ContemoError(f"--threads must be at least 1, got {requested}")
+    return requested
 
 
 def is_image_file(path: Path) -> bool:

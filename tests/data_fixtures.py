@@ -13,7 +13,7 @@ from contemo.emotions import FACES_CODES
 
 
 def _london_root() -> Path:
-    """Return the real London set folder: $CONTEMO_LONDON_FACES, ../shared/data, /work/shared/data."""
+    """Return the real London set folder ($CONTEMO_LONDON_FACES, ../shared/data or /work/shared)."""
     candidates = [os.environ.get("CONTEMO_LONDON_FACES", ""),
                   Path(__file__).resolve().parents[2] / "shared" / "data" / "london-faces",
                   "/work/shared/data/london-faces"]

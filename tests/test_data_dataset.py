@@ -90,6 +90,12 @@ def test_center_crop_keeps_the_middle_square(tmp_path):
     assert squeezed[0, :, 0].min() == 255
 
 
+def test_grey_palette_and_alpha_images_become_rgb(tmp_path):
+    for mode in ("L", "P", "RGBA", "I;16"):
+        Image.new(mode, (12, 10)).save(tmp_path / f"{mode.replace(';', '')}.png")
+        assert load_face(tmp_path / f"{mode.replace(';', '')}.png", 6).shape == (3, 6, 6)
+
+
 def test_unreadable_images_raise_or_are_skipped(tmp_path):
     make_faces(tmp_path, people=1)
     bad = tmp_path / "person1" / "001_m_f_a_a.jpg"

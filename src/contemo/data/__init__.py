@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 def open_dataset(
     root: str | Path, layout: str = "faces", size: int = 64, *, skip_bad: bool = False,
     center_crop: bool = False, manifest: str | Path | None = None, cache: bool = True,
+    threads: int | None = None,
 ) -> FaceDataset:
     """Return the FaceDataset of `root` read as `layout`, decoded once at `size` pixels.
 
@@ -28,7 +29,8 @@ def open_dataset(
 
     result = scan(root, layout, skip_bad=skip_bad, manifest=manifest)
     dataset = FaceDataset(
-        result.records, size, center_crop=center_crop, cache=cache, skip_bad=skip_bad
+        result.records, size, center_crop=center_crop, cache=cache, skip_bad=skip_bad,
+        threads=threads,
     )
     dataset.skipped[:0] = result.problems
     return dataset

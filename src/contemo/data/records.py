@@ -17,7 +17,7 @@ import numpy as np
 from contemo.emotions import AFFECTNET_CLASSES, EMOTIONS, TO_AFFECTNET, one_hot
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity equality: numpy labels make field-wise == ambiguous
 class FaceRecord:
     """One face image and everything known about it (label, VA, class, crop box, metadata)."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import math
 from pathlib import Path
 
@@ -110,6 +111,25 @@ def test_unreadable_images_raise_or_are_skipped(tmp_path):
     ds = open_dataset(tmp_path, size=8, skip_bad=True)
     assert len(ds) == 10 and len(ds.skipped) == 2 and len(ds.images_uint8) == 10
     assert bad not in [r.path for r in ds.records]
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_damaged_files_never_escape_as_other_exceptions(tmp_path, fmt):
+    pixels = np.random.default_rng(0).integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, fmt)
+    data = buf.getvalue()
+    outcomes = set()
+    for cut in np.linspace(1, len(data) - 1, 12).astype(int):
+        path = tmp_path / f"cut{cut}.img"
+        path.write_bytes(data[:cut])
+        try:
+            assert load_face(path, 16, (2, 2, 20, 20)).shape == (3, 16, 16)
+            outcomes.add("ok")
+        except ContemoError as err:
+            assert "\n" not in str(err) and str(path) in str(err)
+            outcomes.add("error")
+    assert "error" in outcomes
 
 
 def test_face_box_outside_image_is_named(tmp_path):

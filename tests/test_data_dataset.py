@@ -16,7 +16,7 @@ from PIL import Image
 import contemo.data.dataset as dataset_module
 from contemo.data import open_dataset
 from contemo.data.dataset import FaceDataset
-from contemo.data.images import load_face
+from contemo.data.images import load_face, probe
 from contemo.data.layouts import scan
 from contemo.emotions import EMOTIONS, one_hot
 from contemo.errors import ContemoError
@@ -123,13 +123,19 @@ def test_damaged_files_never_escape_as_other_exceptions(tmp_path, fmt):
     for cut in np.linspace(1, len(data) - 1, 12).astype(int):
         path = tmp_path / f"cut{cut}.img"
         path.write_bytes(data[:cut])
-        try:
-            assert load_face(path, 16, (2, 2, 20, 20)).shape == (3, 16, 16)
-            outcomes.add("ok")
-        except ContemoError as err:
-            assert "\n" not in str(err) and str(path) in str(err)
-            outcomes.add("error")
+        for read in (lambda: load_face(path, 16, (2, 2, 20, 20)), lambda: probe(path)):
+            try:
+                got = read()
+                assert got == (40, 30) if isinstance(got, tuple) else got.shape == (3, 16, 16)
+                outcomes.add("ok")
+            except ContemoError as err:
+                assert "\n" not in str(err) and str(path) in str(err)
+                outcomes.add("error")
     assert "error" in outcomes
+    if fmt == "JPEG":
+        path.write_bytes(data[:-3])  # only the end marker lost: the 1/8-scale probe still sees it
+        with pytest.raises(ContemoError, match="unreadable image"):
+            probe(path)
 
 
 def test_face_box_outside_image_is_named(tmp_path):

@@ -65,9 +65,15 @@ def _decoded_rgb(im: Image.Image, path: Path) -> Image.Image:
 
 
 def probe(path: Path) -> tuple[int, int]:
-    """Return the (width, height) of an image after decoding it fully (so damage is found)."""
+    """Return the (width, height) of an image after decoding all its data (so damage is found).
+
+    A JPEG is decoded at 1/8 scale: every entropy-coded byte is still read (truncation
+    and corruption still fail) but the inverse DCTs are skipped, several times faster.
+    """
     with _open(path) as im:
         size = im.size
+        if im.format == "JPEG":
+            im.draft("RGB", (max(1, size[0] // 8), max(1, size[1] // 8)))
         _decoded_rgb(im, path)
     return size
 

@@ -207,3 +207,17 @@ def test_london_layout(tmp_path):
 def test_every_training_emotion_reachable_from_every_categorical_layout(tmp_path):
     make_faces(tmp_path / "f", people=1)
     assert set(scan(tmp_path / "f", "faces").counts("emotion")) == set(EMOTIONS)
+
+
+@pytest.mark.parametrize("layout,setup,expected", [
+    ("faces", lambda p: write_image(p / "x.jpg"), "expected a FACES folder, found a file"),
+    ("london", lambda p: write_image(p / "x" / "001_03.jpg"), "not a London set"),
+    ("affectnet", lambda p: write_affectnet_csv(p / "m.csv", []), "header but no rows"),
+    ("csv", lambda p: (p / "m.csv").write_text("path,emotion\n"), "header but no rows"),
+])
+def test_unreadable_roots(tmp_path, layout, setup, expected):
+    setup(tmp_path)
+    root = tmp_path / "x.jpg" if layout == "faces" else tmp_path
+    with pytest.raises(ContemoError, match=expected) as err:
+        scan(root, layout, skip_bad=True)
+    assert "\n" not in str(err.value)

@@ -120,8 +120,16 @@ class Judge:
         with torch.inference_mode():
             logits, features = self.net(x.to(self.device, torch.float32))
             probs = logits.softmax(dim=1)
-            va = probs @ self.anchors
+            va = self.va_proxy(probs)
         return {"probs": probs, "valence": va[:, 0], "arousal": va[:, 1], "features": features}
+
+    def va_proxy(self, probs: torch.Tensor) -> torch.Tensor:
+        """Return (N, 2) expected valence-arousal: sum_k p_k * anchor_k over the 7 classes.
+
+        A proxy, not a measurement: it inherits the anchors' theory (Russell & Mehrabian)
+        and can only reach points inside the anchors' convex hull.
+        """
+        return probs.to(self.anchors) @ self.anchors
 
     def score(self, images: torch.Tensor, batch_size: int = DEFAULT_BATCH) -> dict[str, torch.Tensor]:
         """Return probs (N, 7), valence (N,), arousal (N,), features (N, 128) for [-1, 1] images."""

@@ -65,7 +65,8 @@ class Judge:
     def __init__(self, net: MiniXception, weights: Path | None = None, crop: float = 1.0) -> None:
         if not 0.0 < crop <= 1.0:
             raise ContemoError(f"judge crop must be in (0, 1], got {crop}")
-        self.net = net.eval()
+        # channels_last: PyTorch's CPU depthwise convolutions run several times faster in it.
+        self.net = net.eval().to(memory_format=torch.channels_last)
         self.weights = weights
         self.crop = crop  # central square fraction of each image the judge looks at
         self.anchors = torch.tensor(class_anchors(self.classes), dtype=torch.float32)
@@ -118,7 +119,8 @@ class Judge:
     def score_input(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Return probs, valence, arousal and features for ready (N, 1, 64, 64) network input."""
         with torch.inference_mode():
-            logits, features = self.net(x.to(self.device, torch.float32))
+            x = x.to(self.device, torch.float32).contiguous(memory_format=torch.channels_last)
+            logits, features = self.net(x)
             probs = logits.softmax(dim=1)
             va = self.va_proxy(probs)
         return {"probs": probs, "valence": va[:, 0], "arousal": va[:, 1], "features": features}

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from data_fixtures import LONDON, make_folder
+from data_fixtures import LONDON, make_affectnet, make_folder
 from PIL import Image
 
 from contemo import emotions as em
@@ -179,3 +179,17 @@ def test_cli_on_a_plain_folder_has_no_accuracy(judge, tmp_path):
     assert summary["images"] == 3 and "accuracy" not in summary
     assert sum(summary["predicted_counts"].values()) == 3
     assert not (out / "judge.png").exists()
+
+
+def test_affectnet_contempt_is_left_out_and_va_is_compared(judge, tmp_path):
+    root = make_affectnet(tmp_path / "affectnet")  # classes 0-7 once each, one with VA missing
+    out = tmp_path / "out"
+    assert main(["evaluate", "judge", str(root), "--layout", "affectnet", "--out", str(out),
+                 "--no-plot", "--judge-weights", str(judge.weights)]) == 0
+    summary = json.loads((out / "judge_summary.json").read_text())
+    assert summary["unscorable_labels"] == {"contempt": 1}
+    assert summary["labelled"] == summary["images"] - 1
+    assert "contempt" not in summary["confusion"] and "angry" in summary["confusion"]
+    va = summary["va_proxy_vs_labels"]
+    assert va["count"] == summary["images"] - 1  # the row with VA -2 (missing) is not compared
+    assert va["valence_rmse"] >= 0 and va["arousal_rmse"] >= 0

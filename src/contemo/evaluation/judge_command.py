@@ -41,7 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="judge only the central square of this fraction of each image "
                         "(default 1.0; about 0.6 suits head-and-shoulders portraits)")
     parser.add_argument("--skip-bad", action="store_true", help="skip unreadable/misnamed files")
-    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=256,
+                        help="images per forward pass (default: 256)")
     parser.add_argument("--threads", type=int, default=None, help="decoding threads")
     parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     parser.add_argument("--no-plot", action="store_true", help="skip judge.png")

@@ -52,6 +52,20 @@ def london_auc_by_crop(judge: Judge, london: Path) -> list[dict]:
     return out
 
 
+def synth_recognition(judge: Judge) -> dict | None:
+    """Return how often the judge names the expression contemo's renderer drew (synth group)."""
+    ref = np.load(REFERENCE)
+    if "synth_labels" not in ref.files:
+        return None
+    probs = judge.score_grey_uint8(torch.from_numpy(ref["synth_inputs"]))["probs"].numpy()
+    labels = [str(x) for x in ref["synth_labels"]]
+    predicted = [FER2013_CLASSES[k] for k in probs.argmax(1)]
+    per = {e: float(np.mean([p == e for p, t in zip(predicted, labels) if t == e]))
+           for e in dict.fromkeys(labels)}
+    return {"images": len(labels), "accuracy": float(np.mean(np.array(predicted) == labels)),
+            "recall": per, "judged": [{"rendered": t, "judged": p} for t, p in zip(labels, predicted)]}
+
+
 def best_seconds(fn, repeat: int = 7) -> float:
     """Return the best wall time of `fn()` over `repeat` runs after one warm-up run."""
     fn()
@@ -109,6 +123,12 @@ def main() -> None:
         print(table(auc, ["crop", "images", "auc_happy_vs_neutral", "accuracy"]))
     else:
         print("\nLondon set not found: AUC skipped (pass --london DIR)")
+    synth = synth_recognition(judge)
+    if synth:
+        print(f"\ncontemo's synthetic faces (64 px): the judge names the rendered expression "
+              f"for {synth['accuracy']:.0%} of {synth['images']}")
+        print(table([{"rendered": e, "recall": r} for e, r in synth["recall"].items()],
+                    ["rendered", "recall"]))
     speed = throughput(judge.to(args.device))
     print(f"\nscoring speed: {speed['images_per_second']:.0f} images/s with preprocessing "
           f"(channels_last), vs {speed['nchw_network_only_images_per_second']:.0f} images/s "
@@ -117,6 +137,7 @@ def main() -> None:
     ref = np.load(REFERENCE)
     payload = {
         "benchmark": "judge_port_check", "port": port, "london_auc_by_crop": auc,
+        "synth_recognition": synth,
         "london": str(london) if london else None, "throughput": speed,
         "reference": {"tensorflow": str(ref["tensorflow_version"]),
                       "keras": str(ref["keras_version"]),

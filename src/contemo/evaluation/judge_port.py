@@ -25,8 +25,13 @@ from contemo.errors import ContemoError
 if TYPE_CHECKING:
     from contemo.models.judge import Judge
 
-INPUT_GROUPS = ("drawn", "random")  # groups whose uint8 inputs the fixture stores
+INPUT_SUFFIX = "_inputs"  # groups whose uint8 inputs the fixture stores: drawn, random, synth
 LONDON = "london"
+
+
+def input_groups(ref: np.lib.npyio.NpzFile) -> list[str]:
+    """Return the names of the reference's groups that store their inputs, in file order."""
+    return [key[: -len(INPUT_SUFFIX)] for key in ref.files if key.endswith(INPUT_SUFFIX)]
 
 
 def london_files(root: str | Path) -> list[Path]:
@@ -69,7 +74,7 @@ def compare(
 
     ref = np.load(reference, allow_pickle=False)
     out: dict[str, Any] = {}
-    for group in INPUT_GROUPS:
+    for group in input_groups(ref):
         grey = torch.from_numpy(ref[f"{group}_inputs"])
         probs = judge.score_grey_uint8(grey)["probs"].cpu().numpy()
         out[group] = agreement(probs, ref[f"{group}_probs"])

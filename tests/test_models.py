@@ -12,7 +12,12 @@ from contemo.emotions import neutral_to, one_hot
 from contemo.errors import ContemoError
 from contemo.generation.pipeline import EmotionPipeline, noise_for_seeds, parse_seeds, to_uint8
 from contemo.models import (
-    MODEL_PRESETS, Discriminator, Generator, ModelConfig, from_pretrained, save_pretrained,
+    MODEL_PRESETS,
+    Discriminator,
+    Generator,
+    ModelConfig,
+    from_pretrained,
+    save_pretrained,
 )
 
 

@@ -9,6 +9,12 @@ from contemo.models.dcgan import Discriminator, Generator
 from contemo.models.pretrained import default_checkpoint, from_pretrained, save_pretrained
 
 __all__ = [
-    "MODEL_PRESETS", "RESOLUTIONS", "ModelConfig", "Discriminator", "Generator",
-    "default_checkpoint", "from_pretrained", "save_pretrained",
+    "MODEL_PRESETS",
+    "RESOLUTIONS",
+    "Discriminator",
+    "Generator",
+    "ModelConfig",
+    "default_checkpoint",
+    "from_pretrained",
+    "save_pretrained",
 ]

@@ -11,6 +11,8 @@ hidden layers, N(0, 0.02) init.
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from torch import nn
 
@@ -38,7 +40,7 @@ class Generator(nn.Module):
             nn.BatchNorm2d(chans[0]),
             nn.ReLU(True),
         ]
-        for cin, cout in zip(chans[:-1], chans[1:]):
+        for cin, cout in itertools.pairwise(chans):
             layers += [
                 nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False),
                 nn.BatchNorm2d(cout),
@@ -66,7 +68,7 @@ class Discriminator(nn.Module):
         chans = [_width(c.d_width, 2**i, c.max_width_mult) for i in range(c.num_blocks)]
         layers: list[nn.Module] = [nn.Conv2d(3, chans[0], 4, 2, 1, bias=False),
                                    nn.LeakyReLU(0.2, True)]
-        for cin, cout in zip(chans[:-1], chans[1:]):
+        for cin, cout in itertools.pairwise(chans):
             layers += [
                 nn.Conv2d(cin, cout, 4, 2, 1, bias=False),
                 nn.BatchNorm2d(cout),

@@ -11,13 +11,12 @@ import argparse
 import time
 
 import torch
+from harness import matmul_peak, print_table, write_result
 
 from contemo.emotions import neutral_to
 from contemo.generation.pipeline import EmotionPipeline
 from contemo.models import MODEL_PRESETS, Generator
 from contemo.models.pretrained import from_pretrained
-
-from harness import matmul_peak, print_table, write_result  # noqa: I001 - benchmarks/ on path
 
 
 def generator_flops(generator: Generator) -> float:

@@ -1,15 +1,16 @@
 """Judge check: port vs Keras agreement per input group, London AUC by crop, judge throughput.
 
 Run: `python benchmarks/judge_port_check.py [--london DIR] [--judge-weights FILE]`. Prints
-three tables and writes benchmarks/results/judge_port_check.json.
+the tables and writes benchmarks/results/judge_port_check.json.
 
 1. The PyTorch port against the original Keras model's softmax outputs stored in
    tests/fixtures/judge/reference.npz (made by make_reference.py under TensorFlow):
-   max |softmax difference| and top-1 agreement on drawn faces, random inputs and
-   every London face (102 neutral + 102 smiling; recomputed from the files).
+   max |softmax difference| and top-1 agreement on drawn faces, random inputs,
+   contemo's synthetic faces and every London face (102 neutral + 102 smiling; recomputed from the files).
 2. The judge's ROC AUC of P(happy) for smiling vs neutral London faces, by the
    central-square crop the judge looks at (the face fills about the central half).
-3. Scoring speed on 64x64 RGB batches (CPU unless --device), best of 7, against the
+3. contemo's synthetic faces: how often the judge names the rendered expression.
+4. Scoring speed on 64x64 RGB batches (CPU unless --device), best of 7, against the
    same network in PyTorch's default NCHW layout (the judge runs channels_last).
 """
 
@@ -17,24 +18,20 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import os
-import platform
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from harness import print_table, timed, write_result
 
 from contemo.emotions import FER2013_CLASSES
 from contemo.evaluation.judge_port import compare
 from contemo.evaluation.judge_scores import rank_auc, score_folder
-from contemo.fileio import atomic_write_json
 from contemo.models.judge import Judge
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "tests" / "fixtures" / "judge" / "reference.npz"
-RESULT = ROOT / "benchmarks" / "results" / "judge_port_check.json"
 CROPS = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4)
 
 
@@ -66,38 +63,17 @@ def synth_recognition(judge: Judge) -> dict | None:
             "recall": per, "judged": [{"rendered": t, "judged": p} for t, p in zip(labels, predicted)]}
 
 
-def best_seconds(fn, repeat: int = 7) -> float:
-    """Return the best wall time of `fn()` over `repeat` runs after one warm-up run."""
-    fn()
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def throughput(judge: Judge, batch: int = 256) -> dict:
     """Return images/s of judge.score on 64x64 RGB batches, and of the plain NCHW network."""
     images = torch.rand(batch, 3, 64, 64, device=judge.device) * 2 - 1
-    ours = best_seconds(lambda: judge.score(images))
+    ours = timed(lambda: judge.score(images), repeat=7, sync=judge.device.type == "cuda")
     grey = judge.preprocess(images).contiguous()  # baseline: the same net in default NCHW
     plain = copy.deepcopy(judge.net).to(memory_format=torch.contiguous_format)
     with torch.inference_mode():
-        baseline = best_seconds(lambda: plain(grey))
+        baseline = timed(lambda: plain(grey), repeat=7, sync=judge.device.type == "cuda")
     return {"batch": batch, "images_per_second": batch / ours,
             "nchw_network_only_images_per_second": batch / baseline,
             "device": str(judge.device), "torch_threads": torch.get_num_threads()}
-
-
-def table(rows: list[dict], columns: list[str]) -> str:
-    """Return rows as an aligned text table."""
-    cells = [[f"{r[c]:.3g}" if isinstance(r[c], float) else str(r[c]) for c in columns]
-             for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
-    return "\n".join(lines)
 
 
 def main() -> None:
@@ -106,7 +82,6 @@ def main() -> None:
         "CONTEMO_LONDON_FACES", str(ROOT.parent / "shared" / "data" / "london-faces")))
     parser.add_argument("--judge-weights", default=None)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--out", default=str(RESULT))
     args = parser.parse_args()
     if not Path(args.london).is_dir() and Path("/work/shared/data/london-faces").is_dir():
         args.london = "/work/shared/data/london-faces"
@@ -115,39 +90,34 @@ def main() -> None:
 
     port = compare(REFERENCE, judge, london)
     print("PyTorch port vs Keras (softmax):")
-    print(table([{"group": g, **v} for g, v in port.items()],
-                ["group", "n", "max_abs_diff", "top1_agreement"]))
+    print_table([{"group": g, **v} for g, v in port.items()],
+                ["group", "n", "max_abs_diff", "top1_agreement"])
     auc = london_auc_by_crop(judge, london) if london else []
     if auc:
         print("\nLondon set, smiling vs neutral, by central crop:")
-        print(table(auc, ["crop", "images", "auc_happy_vs_neutral", "accuracy"]))
+        print_table(auc, ["crop", "images", "auc_happy_vs_neutral", "accuracy"])
     else:
         print("\nLondon set not found: AUC skipped (pass --london DIR)")
     synth = synth_recognition(judge)
     if synth:
         print(f"\ncontemo's synthetic faces (64 px): the judge names the rendered expression "
               f"for {synth['accuracy']:.0%} of {synth['images']}")
-        print(table([{"rendered": e, "recall": r} for e, r in synth["recall"].items()],
-                    ["rendered", "recall"]))
+        print_table([{"rendered": e, "recall": r} for e, r in synth["recall"].items()],
+                    ["rendered", "recall"])
     speed = throughput(judge.to(args.device))
     print(f"\nscoring speed: {speed['images_per_second']:.0f} images/s with preprocessing "
           f"(channels_last), vs {speed['nchw_network_only_images_per_second']:.0f} images/s "
           f"for the NCHW network alone (batch {speed['batch']}, {speed['device']}, "
           f"{speed['torch_threads']} threads; shared machine)")
     ref = np.load(REFERENCE)
-    payload = {
-        "benchmark": "judge_port_check", "port": port, "london_auc_by_crop": auc,
-        "synth_recognition": synth,
+    path = write_result("judge_port_check", {
+        "port": port, "london_auc_by_crop": auc, "synth_recognition": synth,
         "london": str(london) if london else None, "throughput": speed,
         "reference": {"tensorflow": str(ref["tensorflow_version"]),
                       "keras": str(ref["keras_version"]),
                       "weights_sha256": str(ref["weights_sha256"])},
-        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                    "torch": torch.__version__, "load_average_1min": os.getloadavg()[0]},
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    atomic_write_json(args.out, json.loads(json.dumps(payload)))
-    print(f"wrote {args.out}")
+    })
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -130,6 +130,11 @@ def test_rank_auc_by_hand():
         rank_auc(np.array([0.1, 0.2]), np.array([1, 1]))
 
 
+def test_bad_device_is_one_line(judge):
+    with pytest.raises(ContemoError, match="--device nosuch: cannot use"):
+        Judge.from_file(judge.weights, device="nosuch")
+
+
 def test_missing_weights_is_one_line(tmp_path, monkeypatch, capsys):
     with pytest.raises(ContemoError) as err:
         Judge.from_file(tmp_path / "nope.hdf5")

@@ -85,9 +85,13 @@ class Judge:
         return cls(load_mini_xception(weights), weights, crop).to(device)
 
     def to(self, device: str | torch.device) -> Judge:
-        """Return self with the network moved to `device`."""
-        self.net.to(device)
-        self.anchors = self.anchors.to(device)
+        """Return self with the network moved to `device` (a bad or absent device is one line)."""
+        try:
+            self.net.to(device)
+            self.anchors = self.anchors.to(device)
+        except (RuntimeError, AssertionError, ValueError) as err:
+            reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            raise ContemoError(f"--device {device}: cannot use this torch device ({reason})") from None
         return self
 
     @property

@@ -71,8 +71,16 @@ def describe(v: np.ndarray, max_lines: int = 4, places: int = 3) -> str:
     return "\n".join(lines)
 
 
-def _steps_label_set(start: str, end: str, labels: np.ndarray) -> LabelSet:
-    """Return the LabelSet of a two-emotion path, headed by the end emotion's weight."""
+def pair_set(start: str, end: str, steps: int = DEFAULT_STEPS) -> LabelSet:
+    """Return the path blending emotion `start` into `end`, headed by the weights.
+
+    From Neutral (the paper's Fig. 5) a header is the end emotion's weight ("happy 0.3");
+    between two extreme emotions it shows both weights.
+    """
+    start, end = canonical_emotion(start), canonical_emotion(end)
+    if start == end:
+        raise ContemoError(f"--from and --to are both {start!r}: give two different emotions")
+    labels = neutral_to(end, steps) if start == EMOTIONS[NEUTRAL] else path(start, end, steps)
     weights = labels[:, EMOTIONS.index(end)]
     texts = weight_text(weights)
     if start == EMOTIONS[NEUTRAL]:
@@ -82,18 +90,23 @@ def _steps_label_set(start: str, end: str, labels: np.ndarray) -> LabelSet:
     return LabelSet(labels, columns, f"{start} -> {end}")
 
 
+def one_hot_set() -> LabelSet:
+    """Return the 6 one-hot training emotions (the paper's Fig. 3)."""
+    return LabelSet(np.eye(len(EMOTIONS), dtype=np.float32), list(EMOTIONS), "the 6 emotions")
+
+
 def from_emotion(args: argparse.Namespace, steps: int) -> LabelSet:
     """Return the paper's Neutral->emotion path (Fig. 5, Eq. 3-4)."""
     end = canonical_emotion(args.emotion)
-    return _steps_label_set(EMOTIONS[NEUTRAL], end, neutral_to(end, steps))
+    if end == EMOTIONS[NEUTRAL]:
+        raise ContemoError("--emotion neutral: give the emotion to move to from Neutral "
+                           f"({', '.join(EMOTIONS[1:])})")
+    return pair_set(EMOTIONS[NEUTRAL], end, steps)
 
 
 def from_to(args: argparse.Namespace, steps: int) -> LabelSet:
     """Return the blend path between any two training emotions."""
-    start, end = canonical_emotion(args.from_emotion), canonical_emotion(args.to_emotion)
-    if start == end:
-        raise ContemoError(f"--from and --to are both {start!r}: give two different emotions")
-    return _steps_label_set(start, end, path(start, end, steps))
+    return pair_set(args.from_emotion, args.to_emotion, steps)
 
 
 def from_labels(args: argparse.Namespace, steps: int) -> LabelSet:
@@ -106,8 +119,8 @@ def from_labels(args: argparse.Namespace, steps: int) -> LabelSet:
 
 
 def all_emotions(args: argparse.Namespace, steps: int) -> LabelSet:
-    """Return the 6 one-hot training emotions (the paper's Fig. 3)."""
-    return LabelSet(np.eye(len(EMOTIONS), dtype=np.float32), list(EMOTIONS), "the 6 emotions")
+    """Return the 6 one-hot training emotions (the --all-emotions source)."""
+    return one_hot_set()
 
 
 def _declare_emotion(group: argparse._ArgumentGroup) -> None:

@@ -25,7 +25,7 @@ def make_checkpoint(folder: Path, config: ModelConfig | None = None, seed: int =
     g.train()
     with torch.no_grad():
         g(torch.randn(64, g.config.z_dim), torch.eye(6)[torch.arange(64) % 6])
-        g.net[-2].weight.mul_(40.0)
+        g.net[-2].weight.mul_(20.0)
     for m in norms:
         m.momentum = 0.1
     return save_pretrained(g.eval(), folder, training={"preset": "test-random"})

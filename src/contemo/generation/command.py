@@ -44,8 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="also write OUT/transition.gif: the first seeds moving along the labels")
     gif.add_argument("--gif-mode", default="pingpong", choices=("pingpong", "forward"),
                      help="pingpong: there and back (neutral->emotion->neutral); forward: one way")
-    gif.add_argument("--gif-fps", type=float, default=12.0, help="frames per second (default 12)")
-    gif.add_argument("--gif-frames", type=int, default=24,
+    gif.add_argument("--gif-fps", type=float, default=12.0, metavar="FPS", help="frames per second (default 12)")
+    gif.add_argument("--gif-frames", type=int, default=24, metavar="N",
                      help="frames from the first label to the last (default 24)")
     gif.add_argument("--gif-hold", type=float, default=0.5, metavar="SECONDS",
                      help="rest on the first and last label (default 0.5)")
@@ -60,7 +60,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         "default: the one shipped with contemo)")
     parser.add_argument("--device", default="auto",
                         help="auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:1, mps")
-    parser.add_argument("--batch-size", type=int, default=256, help="images per forward pass")
+    parser.add_argument("--batch-size", type=int, default=256, metavar="N",
+                        help="images per forward pass (default 256)")
 
 
 def add_figure_arguments(parser: argparse.ArgumentParser) -> None:

@@ -15,7 +15,7 @@ import argparse
 EXAMPLES = """\
   contemo demo
   contemo demo --out /tmp/demo --display-scale 3 --resample bicubic
-  contemo demo --checkpoint runs/00003-synth64/release
+  contemo demo --checkpoint runs/00003-synth64/generator
   contemo demo --train
 """
 

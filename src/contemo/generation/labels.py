@@ -163,7 +163,7 @@ def declare(group: argparse._ArgumentGroup) -> None:
     """Add every source's options (and --steps) to the parser group."""
     for source in SOURCES:
         source.declare(group)
-    group.add_argument("--steps", type=int, default=None,
+    group.add_argument("--steps", type=int, default=None, metavar="N",
                        help=f"points on a path, ends included (default {DEFAULT_STEPS}: weights "
                        "0.0, 0.1, ..., 1.0)")
 

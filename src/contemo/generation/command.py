@@ -54,12 +54,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declare --checkpoint, --device and --batch-size (shared with `contemo demo`)."""
+    """Declare --checkpoint, --device, --precision, --batch-size (shared with `contemo demo`)."""
     parser.add_argument("--checkpoint", metavar="DIR",
                         help="released generator folder (config.json + generator.safetensors; "
                         "default: the one shipped with contemo)")
     parser.add_argument("--device", default="auto",
                         help="auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:1, mps")
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"),
+                        help="fp32 (default): the same seed gives the same pixels everywhere; "
+                        "bf16/fp16: faster, last bits differ")
     parser.add_argument("--batch-size", type=int, default=256, metavar="N",
                         help="images per forward pass (default 256)")
 
@@ -80,7 +83,8 @@ def load_pipeline(args: argparse.Namespace):
 
     if args.batch_size < 1:
         raise ContemoError(f"--batch-size {args.batch_size}: expected a positive integer")
-    return EmotionPipeline.from_pretrained(args.checkpoint, resolve_device(args.device))
+    return EmotionPipeline.from_pretrained(args.checkpoint, resolve_device(args.device),
+                                           precision=args.precision)
 
 
 def checkpoint_anchors(pipe) -> dict[str, tuple[float, float]] | None:
@@ -144,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
         "contemo_version": __version__,
         "checkpoint": str(args.checkpoint or "shipped"),
         "device": str(pipe.device),
+        "precision": pipe.precision,
         "seeds": args.seeds,
         "title": label_set.title,
         "labels": label_set.labels.tolist(),

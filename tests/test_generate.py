@@ -198,6 +198,13 @@ def test_overwrite_replaces_an_earlier_job(ckpt, tmp_path, capsys):
     assert len(list((out / "images").glob("*.png"))) == 11 and len(read_manifest(out)) == 11
 
 
+def test_out_that_is_a_file_is_one_line(ckpt, tmp_path, capsys):
+    target = tmp_path / "file.txt"
+    target.write_text("x")
+    rc, _, err = generate(ckpt, target, "--emotion", "happy", capsys=capsys)
+    assert rc == 2 and err.count("\n") == 1 and "not a folder" in err
+
+
 BAD_ARGS = {
     "label sum": ["--label", "0.5,0.6,0,0,0,0"],
     "label count": ["--label", "1,0,0"],

@@ -86,10 +86,18 @@ def gif_durations(ms: Sequence[float]) -> list[int]:
     return np.diff(ends, prepend=0).tolist()
 
 
-def frame_caption(label: np.ndarray, anchors: dict[str, tuple[float, float]] | None) -> str:
-    """Return a frame's one-line caption: its emotion weights and its label VA."""
-    valence, arousal = label_va(label, anchors)
-    return f"{describe(label, places=2).replace(chr(10), ', ')}   V {valence:+.2f} A {arousal:+.2f}"
+def frame_captions(labels: np.ndarray, anchors: dict[str, tuple[float, float]] | None,
+                   width: int, size: int) -> list[str]:
+    """Return each frame's caption (weights, then label VA): one line if all fit, else two."""
+    parts = []
+    for label in labels:
+        valence, arousal = label_va(label, anchors)
+        parts.append((describe(label, places=2).replace("\n", ", "),
+                      f"V {valence:+.2f} A {arousal:+.2f}"))
+    one_line = [f"{w}   {va}" for w, va in parts]
+    if max(text_size(c, size)[0] for c in one_line) <= width - 2 * PAD:
+        return one_line
+    return [f"{w}\n{va}" for w, va in parts]
 
 
 def render(pipe: EmotionPipeline, seeds: Sequence[int], keyframes: np.ndarray, out: str | Path,
@@ -102,7 +110,9 @@ def render(pipe: EmotionPipeline, seeds: Sequence[int], keyframes: np.ndarray, o
     noise = pipe.noise(seeds)
     tile = pipe.resolution * scale
     size = 11 if tile * len(seeds) >= 240 else 9
-    caption_h = text_size("Hg", size)[1] + 2 * PAD
+    captions = frame_captions(labels, anchors, tile * len(seeds), size)
+    line_h = text_size("Hg", size)[1] + 1
+    caption_h = (captions[0].count("\n") + 1) * line_h + 2 * PAD
     frames: list[Image.Image] = []
     per_batch = max(1, batch_size // len(seeds))
     for start in range(0, len(labels), per_batch):
@@ -110,10 +120,11 @@ def render(pipe: EmotionPipeline, seeds: Sequence[int], keyframes: np.ndarray, o
         z = noise.repeat(len(chunk), 1)
         v = torch.as_tensor(np.repeat(chunk, len(seeds), axis=0))
         images = to_uint8(pipe.generate(v, z=z, batch_size=batch_size))
-        for f, label in enumerate(chunk):
+        for f in range(len(chunk)):
             frame = Image.new("RGB", (tile * len(seeds), tile + caption_h), BACKGROUND)
-            ImageDraw.Draw(frame).text((PAD, PAD), frame_caption(label, anchors), fill=INK,
-                                       font=font(size))
+            draw = ImageDraw.Draw(frame)
+            for i, line in enumerate(captions[start + f].split("\n")):
+                draw.text((PAD, PAD + i * line_h), line, fill=INK, font=font(size))
             for s in range(len(seeds)):
                 frame.paste(upscale(images[f * len(seeds) + s], scale, method),
                             (s * tile, caption_h))

@@ -160,6 +160,12 @@ def run(args: argparse.Namespace) -> int:
         print(path)
     partial = 0 < result.grid_rows < len(seeds)
     shown = f"; grid shows the first {result.grid_rows} seeds" if partial else ""
-    print(f"generate: {result.images} images ({len(seeds)} seeds x {len(label_set.labels)} "
-          f"labels, {label_set.title}) in {result.seconds:.1f} s on {pipe.device} -> {out}{shown}")
+    counts = f"{_count(len(seeds), 'seed')} x {_count(len(label_set.labels), 'label')}"
+    print(f"generate: {_count(result.images, 'image')} ({counts}, {label_set.title}) in "
+          f"{result.seconds:.1f} s on {pipe.device} -> {out}{shown}")
     return 0
+
+
+def _count(n: int, noun: str) -> str:
+    """Return '1 seed' or '8 seeds'."""
+    return f"{n} {noun}{'s' * (n != 1)}"

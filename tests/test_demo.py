@@ -62,23 +62,6 @@ def test_demo_writes_every_output(ckpt, tmp_path, capsys):
     assert len(scan_csv(out).records) == len(rows)
 
 
-def test_demo_rerun_replaces_its_files_and_tiles_match(ckpt, tmp_path, capsys):
-    """A rerun clears stale images; the combined figure's tiles are the data set's images."""
-    out = tmp_path / "again"
-    stale = out / "images" / "neutral_to_sad" / "seed0099_step00.png"
-    stale.parent.mkdir(parents=True)
-    stale.write_bytes(b"old")
-    assert demo("--checkpoint", str(ckpt), "--out", str(out), "--display-scale", "1") == 0
-    capsys.readouterr()
-    assert not stale.exists()
-    assert len(list((out / "images").rglob("*.png"))) == 5 * 4 * 11
-    figure = np.asarray(Image.open(out / "all_strips.png").convert("RGB"))
-    row = EXTREME_EMOTIONS.index("fear")  # the fear row, last column: seed 0 at full fear
-    x1, y1 = figure.shape[1], figure.shape[0] - (len(EXTREME_EMOTIONS) - 1 - row) * RES
-    image = np.asarray(Image.open(out / "images/neutral_to_fear/seed0000_step10.png"))
-    assert np.array_equal(figure[y1 - RES:y1, x1 - RES:x1], image)
-
-
 def test_demo_without_a_checkpoint(tmp_path, capsys):
     try:
         default_checkpoint()
@@ -100,7 +83,7 @@ def test_demo_bad_checkpoint_and_conflicts(tmp_path, capsys):
 
 
 def test_demo_train_runs_synth_then_train(ckpt, tmp_path, capsys, monkeypatch):
-    """--train: the two CLI steps, with flags that the real parsers accept, then the demo."""
+    """--train: the two CLI steps (flags the real parsers accept), then a demo over an old one."""
     calls: list[list[str]] = []
 
     class FakeChild:
@@ -119,6 +102,9 @@ def test_demo_train_runs_synth_then_train(ckpt, tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(demo_training.subprocess, "Popen", FakeChild)
     out = tmp_path / "trained"
+    stale = out / "images" / "neutral_to_sad" / "seed0099_step00.png"  # from an earlier demo
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"old")
     assert demo("--train", "--train-preset", "tiny", "--train-people", "3", "--out",
                 str(out), "--display-scale", "1") == 0
     assert [c[3:5] for c in calls] == [["data", "synth"], ["train", "--preset"]]
@@ -128,6 +114,14 @@ def test_demo_train_runs_synth_then_train(ckpt, tmp_path, capsys, monkeypatch):
     assert "--cpu" in train
     assert f"from {out / 'train' / 'runs' / '00000-tiny' / 'generator'}" in capsys.readouterr(
         ).out
+    # The rerun replaced the earlier demo's images; figures show the data set's images.
+    assert not stale.exists()
+    assert len(list((out / "images").rglob("*.png"))) == 5 * 4 * 11
+    figure = np.asarray(Image.open(out / "all_strips.png").convert("RGB"))
+    row = EXTREME_EMOTIONS.index("fear")  # the fear row, last column: seed 0 at full fear
+    x1, y1 = figure.shape[1], figure.shape[0] - (len(EXTREME_EMOTIONS) - 1 - row) * RES
+    image = np.asarray(Image.open(out / "images/neutral_to_fear/seed0000_step10.png"))
+    assert np.array_equal(figure[y1 - RES:y1, x1 - RES:x1], image)
     parser = cli.build_parser()
     for argv, module in ((synth, "contemo.data.synth.command"),
                          (train, "contemo.training.command")):

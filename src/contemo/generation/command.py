@@ -32,8 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", default="0-7",
                         help="one face per seed, e.g. 0-7, 3,5,9 or 0-3,10 (default 0-7)")
     add_model_arguments(parser)
-    parser.add_argument("--out", default="generated", metavar="DIR",
-                        help="output folder (default: generated/)")
+    parser.add_argument("--out", default="out/generate", metavar="DIR",
+                        help="output folder (default: out/generate/)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an earlier job's images and manifest in OUT")
     parser.add_argument("--grid-rows", type=int, default=32, metavar="N",

@@ -191,11 +191,12 @@ def test_large_job_streams_in_batches(ckpt, tmp_path, monkeypatch):
 
 def test_overwrite_replaces_an_earlier_job(ckpt, tmp_path, capsys):
     out = tmp_path / "again"
-    assert generate(ckpt, out, "--emotion", "happy", "--seeds", "0-3")[0] == 0
+    assert generate(ckpt, out, "--emotion", "happy", "--seeds", "0-3", "--gif")[0] == 0
     rc, _, err = generate(ckpt, out, "--emotion", "happy", "--seeds", "0", capsys=capsys)
     assert rc == 2 and "--overwrite" in err
     assert generate(ckpt, out, "--emotion", "happy", "--seeds", "0", "--overwrite")[0] == 0
     assert len(list((out / "images").glob("*.png"))) == 11 and len(read_manifest(out)) == 11
+    assert not (out / "transition.gif").exists()  # the earlier job's GIF is not this one's
 
 
 def test_out_that_is_a_file_is_one_line(ckpt, tmp_path, capsys):

@@ -21,6 +21,7 @@ EXAMPLES = """\
 
 SEED_LIMIT = 1_000_000
 RUN_FILE = "generate.json"
+GIF = "transition.gif"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -114,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     from contemo.fileio import atomic_write_json
     from contemo.generation import animation, labels, manifest
     from contemo.generation.images import display_scale
-    from contemo.generation.job import IMAGE_DIR, clear_previous, generate_job
+    from contemo.generation.job import GRID, IMAGE_DIR, clear_previous, generate_job
     from contemo.generation.pipeline import parse_seeds
 
     label_set = labels.build(args)
@@ -134,13 +135,15 @@ def run(args: argparse.Namespace) -> int:
     pipe = load_pipeline(args)
     scale = display_scale(args.display_scale, pipe.resolution)
     anchors = checkpoint_anchors(pipe)
-    if args.overwrite:
+    if args.overwrite:  # an earlier job's figures must not pass for this one's
         clear_previous(out)
+        for old in (out / GRID, out / GIF):
+            old.unlink(missing_ok=True)
     result = generate_job(pipe, seeds, label_set, out, batch_size=args.batch_size,
                           grid_rows=args.grid_rows, scale=scale, method=args.resample,
                           anchors=anchors)
     if options is not None:
-        gif_path, _ = animation.render(pipe, seeds, label_set.labels, out / "transition.gif",
+        gif_path, _ = animation.render(pipe, seeds, label_set.labels, out / GIF,
                                        options, scale=scale, method=args.resample,
                                        batch_size=args.batch_size, anchors=anchors)
         result.files.append(gif_path)

@@ -41,11 +41,14 @@ class JobResult:
     seconds: float = 0.0
 
 
-def image_name(seed: int, step: int, seeds: Sequence[int], steps: int) -> str:
+def name_widths(seeds: Sequence[int], steps: int) -> tuple[int, int]:
+    """Return the zero-padding of seeds (at least 4 digits) and steps (at least 2) in names."""
+    return max(4, len(str(max(seeds)))), max(2, len(str(steps - 1)))
+
+
+def image_name(seed: int, step: int, widths: tuple[int, int]) -> str:
     """Return `seed0003_step05.png`, zero-padded so that names sort in generation order."""
-    seed_w = max(4, len(str(max(seeds))))
-    step_w = max(2, len(str(steps - 1)))
-    return f"seed{seed:0{seed_w}d}_step{step:0{step_w}d}.png"
+    return f"seed{seed:0{widths[0]}d}_step{step:0{widths[1]}d}.png"
 
 
 def write_image_fast(image: np.ndarray, path: Path) -> None:
@@ -101,6 +104,7 @@ def generate_job(
     (out / image_dir).mkdir(parents=True, exist_ok=True)
     grid_rows = min(grid_rows, len(seeds)) if grid_name else 0
     tiles: list[list[np.ndarray]] = [[] for _ in range(grid_rows)]
+    widths = name_widths(seeds, steps)
     result = JobResult(images=len(seeds) * steps)
     bar = tqdm(total=result.images, unit="img", desc="generate", leave=False,
                disable=None if progress else True)
@@ -108,7 +112,7 @@ def generate_job(
         with contextlib.ExitStack() as stack:
             writer = csv_out or stack.enter_context(manifest.ManifestWriter(out))
             for si, st, image in generate_rows(pipe, seeds, labels.labels, batch_size):
-                rel = f"{image_dir}/{image_name(seeds[si], st, seeds, steps)}"
+                rel = f"{image_dir}/{image_name(seeds[si], st, widths)}"
                 write_image_fast(image, out / rel)
                 writer.write(manifest.row(rel, seeds[si], st, labels.labels[st], anchors))
                 if si < grid_rows:

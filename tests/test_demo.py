@@ -74,10 +74,11 @@ def test_demo_without_a_checkpoint(tmp_path, capsys):
         assert demo("--out", str(tmp_path / "d")) == 0
 
 
-def test_demo_bad_checkpoint_and_conflicts(tmp_path, capsys):
+def test_demo_bad_checkpoint_conflicts_and_out(ckpt, tmp_path, capsys):
     for args in (["--checkpoint", str(tmp_path / "none")],
                  ["--train", "--checkpoint", str(tmp_path)],
-                 ["--train", "--train-preset", "huge"]):
+                 ["--train", "--train-preset", "huge"],
+                 ["--checkpoint", str(ckpt), "--out", "/proc/contemo-demo-test"]):
         assert demo("--out", str(tmp_path / "d"), *args) == 2, args
         assert len(capsys.readouterr().err.strip().splitlines()) == 1
 

@@ -199,11 +199,14 @@ def test_overwrite_replaces_an_earlier_job(ckpt, tmp_path, capsys):
     assert not (out / "transition.gif").exists()  # the earlier job's GIF is not this one's
 
 
-def test_out_that_is_a_file_is_one_line(ckpt, tmp_path, capsys):
+def test_unusable_out_is_one_line(ckpt, tmp_path, capsys):
     target = tmp_path / "file.txt"
     target.write_text("x")
     rc, _, err = generate(ckpt, target, "--emotion", "happy", capsys=capsys)
     assert rc == 2 and err.count("\n") == 1 and "not a folder" in err
+    unwritable = Path("/proc/contemo-generate-test")  # mkdir fails there, even for root
+    rc, _, err = generate(ckpt, unwritable, "--emotion", "happy", capsys=capsys)
+    assert rc == 2 and err.count("\n") == 1 and "cannot write" in err
 
 
 BAD_ARGS = {

@@ -110,12 +110,9 @@ def run(args: argparse.Namespace) -> int:
     """Write the job's files and print their paths and a one-line summary; return 0."""
     from pathlib import Path
 
-    from contemo import __version__
     from contemo.errors import ContemoError
-    from contemo.fileio import atomic_write_json
-    from contemo.generation import animation, labels, manifest
-    from contemo.generation.images import display_scale
-    from contemo.generation.job import GRID, IMAGE_DIR, clear_previous, generate_job
+    from contemo.generation import labels, manifest
+    from contemo.generation.job import IMAGE_DIR
     from contemo.generation.pipeline import parse_seeds
 
     label_set = labels.build(args)
@@ -133,6 +130,33 @@ def run(args: argparse.Namespace) -> int:
         raise ContemoError(f"--out {out}: holds an earlier job's {manifest.MANIFEST}; "
                            "pass --overwrite to replace it or choose another folder")
     pipe = load_pipeline(args)
+    try:
+        result, run_file = _write_outputs(args, pipe, seeds, label_set, options, out)
+    except OSError as err:
+        raise ContemoError(f"--out {out}: cannot write there ({err.strerror or err})") from None
+    for path in [*result.files, run_file, out / IMAGE_DIR]:
+        print(path)
+    partial = 0 < result.grid_rows < len(seeds)
+    shown = f"; grid shows the first {result.grid_rows} seeds" if partial else ""
+    counts = f"{_count(len(seeds), 'seed')} x {_count(len(label_set.labels), 'label')}"
+    print(f"generate: {_count(result.images, 'image')} ({counts}, {label_set.title}) in "
+          f"{result.seconds:.1f} s on {pipe.device} -> {out}{shown}")
+    return 0
+
+
+def _count(n: int, noun: str) -> str:
+    """Return '1 seed' or '8 seeds'."""
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
+def _write_outputs(args: argparse.Namespace, pipe, seeds: list[int], label_set, options, out):
+    """Return (JobResult, generate.json path) after writing every output of the job."""
+    from contemo import __version__
+    from contemo.fileio import atomic_write_json
+    from contemo.generation import animation
+    from contemo.generation.images import display_scale
+    from contemo.generation.job import GRID, clear_previous, generate_job
+
     scale = display_scale(args.display_scale, pipe.resolution)
     anchors = checkpoint_anchors(pipe)
     if args.overwrite:  # an earlier job's figures must not pass for this one's
@@ -159,16 +183,4 @@ def run(args: argparse.Namespace) -> int:
         "images": result.images,
         "seconds": round(result.seconds, 3),
     })
-    for path in [*result.files, run_file, out / IMAGE_DIR]:
-        print(path)
-    partial = 0 < result.grid_rows < len(seeds)
-    shown = f"; grid shows the first {result.grid_rows} seeds" if partial else ""
-    counts = f"{_count(len(seeds), 'seed')} x {_count(len(label_set.labels), 'label')}"
-    print(f"generate: {_count(result.images, 'image')} ({counts}, {label_set.title}) in "
-          f"{result.seconds:.1f} s on {pipe.device} -> {out}{shown}")
-    return 0
-
-
-def _count(n: int, noun: str) -> str:
-    """Return '1 seed' or '8 seeds'."""
-    return f"{n} {noun}{'s' * (n != 1)}"
+    return result, run_file

@@ -59,8 +59,11 @@ def run(args: argparse.Namespace) -> int:
         _require_shipped()
     pipe = load_pipeline(args)
     scale = display_scale(args.display_scale, pipe.resolution)
-    files, images = write_demo(pipe, out, scale=scale, method=args.resample,
-                               batch_size=args.batch_size, anchors=checkpoint_anchors(pipe))
+    try:
+        files, images = write_demo(pipe, out, scale=scale, method=args.resample,
+                                   batch_size=args.batch_size, anchors=checkpoint_anchors(pipe))
+    except OSError as err:
+        raise ContemoError(f"--out {out}: cannot write there ({err.strerror or err})") from None
     for path in files:
         print(path)
     source = args.checkpoint or "the shipped synth64 checkpoint"

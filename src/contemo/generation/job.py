@@ -99,29 +99,39 @@ def generate_job(
     """
     started = time.perf_counter()
     out = Path(out)
-    seeds = list(seeds)
+    try:
+        result = _write(pipe, list(seeds), labels, out, batch_size, grid_rows, scale, method,
+                        anchors, image_dir, grid_name, progress, csv_out)
+    except OSError as err:
+        raise ContemoError(f"{out}: cannot write the job's files ({err.strerror or err})"
+                           ) from None
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _write(pipe: EmotionPipeline, seeds: list[int], labels: LabelSet, out: Path,
+           batch_size: int, grid_rows: int, scale: int, method: str,
+           anchors: dict[str, tuple[float, float]] | None, image_dir: str,
+           grid_name: str | None, progress: bool,
+           csv_out: manifest.ManifestWriter | None) -> JobResult:
+    """Return the JobResult of generate_job (which turns OSError into one line)."""
     steps = len(labels.labels)
     (out / image_dir).mkdir(parents=True, exist_ok=True)
     grid_rows = min(grid_rows, len(seeds)) if grid_name else 0
     tiles: list[list[np.ndarray]] = [[] for _ in range(grid_rows)]
     widths = name_widths(seeds, steps)
     result = JobResult(images=len(seeds) * steps)
-    bar = tqdm(total=result.images, unit="img", desc="generate", leave=False,
-               disable=None if progress else True)
-    try:
-        with contextlib.ExitStack() as stack:
-            writer = csv_out or stack.enter_context(manifest.ManifestWriter(out))
-            for si, st, image in generate_rows(pipe, seeds, labels.labels, batch_size):
-                rel = f"{image_dir}/{image_name(seeds[si], st, widths)}"
-                write_image_fast(image, out / rel)
-                writer.write(manifest.row(rel, seeds[si], st, labels.labels[st], anchors))
-                if si < grid_rows:
-                    tiles[si].append(image)
-                bar.update(1)
-    except OSError as err:
-        raise ContemoError(f"{out}: cannot write images ({err.strerror or err})") from None
-    finally:
-        bar.close()
+    with contextlib.ExitStack() as stack:
+        writer = csv_out or stack.enter_context(manifest.ManifestWriter(out))
+        bar = stack.enter_context(tqdm(total=result.images, unit="img", desc="generate",
+                                       leave=False, disable=None if progress else True))
+        for si, st, image in generate_rows(pipe, seeds, labels.labels, batch_size):
+            rel = f"{image_dir}/{image_name(seeds[si], st, widths)}"
+            write_image_fast(image, out / rel)
+            writer.write(manifest.row(rel, seeds[si], st, labels.labels[st], anchors))
+            if si < grid_rows:
+                tiles[si].append(image)
+            bar.update(1)
     if grid_rows:
         figure = grid(tiles, labels.columns, [f"seed {s}" for s in seeds[:grid_rows]],
                       title=labels.title, scale=scale, method=method)
@@ -131,5 +141,4 @@ def generate_job(
     if csv_out is None:
         result.manifest = writer.path
         result.files.append(result.manifest)
-    result.seconds = time.perf_counter() - started
     return result

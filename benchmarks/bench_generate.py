@@ -48,7 +48,7 @@ def main() -> None:
 
         def job() -> None:
             generate_job(pipe, seeds, label_set, Path(tmp) / "job", batch_size=args.batch_size,
-                         grid_rows=32, progress=False)
+                         progress=False)
 
         with_files = timed(job, repeat=2)
 

@@ -85,6 +85,23 @@ def test_emotion_strip_files_grid_and_manifest(ckpt, tmp_path, capsys):
     assert [r["emotion"] for r in rows[:11]] == ["neutral"] + [""] * 9 + ["happy"]
 
 
+def test_strips_one_per_seed_and_no_grid(ckpt, tmp_path, capsys):
+    out = tmp_path / "strips"
+    rc, stdout, _ = generate(ckpt, out, "--emotion", "angry", "--steps", "4", "--seeds", "5,12",
+                             "--strips", "--grid-rows", "0", "--display-scale", "2",
+                             capsys=capsys)
+    assert rc == 0 and not (out / "grid.png").exists() and "grid.png" not in stdout
+    assert sorted(p.name for p in (out / "strips").iterdir()) == ["seed0005.png",
+                                                                   "seed0012.png"]
+    columns = json.loads((out / "generate.json").read_text())["columns"]
+    layout = grid_layout(1, 4, RES * 2, columns, None, "seed 12: neutral -> angry")
+    strip = pixels(out / "strips" / "seed0012.png")
+    assert (strip.shape[1], strip.shape[0]) == layout.size and layout.left == 0
+    x0, y0, x1, y1 = layout.box(0, 3)
+    tile = pixels(out / "images" / "seed0012_step03.png")
+    assert np.array_equal(strip[y0:y1, x0:x1], tile.repeat(2, 0).repeat(2, 1))
+
+
 def test_same_seed_same_pixels_and_identity_kept(ckpt, tmp_path):
     a, b, single = tmp_path / "a", tmp_path / "b", tmp_path / "single"
     assert generate(ckpt, a, "--emotion", "sad", "--seeds", "2-4", "--steps", "5")[0] == 0

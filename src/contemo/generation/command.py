@@ -22,6 +22,7 @@ EXAMPLES = """\
 SEED_LIMIT = 1_000_000
 RUN_FILE = "generate.json"
 GIF = "transition.gif"
+STRIPS = "strips"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="replace an earlier job's images and manifest in OUT")
     parser.add_argument("--grid-rows", type=int, default=32, metavar="N",
                         help="seeds shown in grid.png (default 32; 0: no grid)")
+    parser.add_argument("--strips", action="store_true",
+                        help="also write one labelled strip per seed: OUT/strips/seed0003.png")
     add_figure_arguments(parser)
     gif = parser.add_argument_group("animated transition")
     gif.add_argument("--gif", action="store_true",
@@ -155,17 +158,19 @@ def _write_outputs(args: argparse.Namespace, pipe, seeds: list[int], label_set, 
     from contemo.fileio import atomic_write_json
     from contemo.generation import animation
     from contemo.generation.images import display_scale
-    from contemo.generation.job import GRID, clear_previous, generate_job
+    from contemo.generation.job import GRID, Figures, clear_previous, generate_job
 
     scale = display_scale(args.display_scale, pipe.resolution)
     anchors = checkpoint_anchors(pipe)
     if args.overwrite:  # an earlier job's figures must not pass for this one's
         clear_previous(out)
-        for old in (out / GRID, out / GIF):
+        for old in (out / GRID, out / GIF, *(out / STRIPS).glob("seed*.png")):
             old.unlink(missing_ok=True)
+    figures = Figures(grid_name=GRID if args.grid_rows else None, grid_rows=args.grid_rows,
+                      strips_dir=STRIPS if args.strips else None, scale=scale,
+                      method=args.resample)
     result = generate_job(pipe, seeds, label_set, out, batch_size=args.batch_size,
-                          grid_rows=args.grid_rows, scale=scale, method=args.resample,
-                          anchors=anchors)
+                          figures=figures, anchors=anchors)
     if options is not None:
         gif_path, _ = animation.render(pipe, seeds, label_set.labels, out / GIF,
                                        options, scale=scale, method=args.resample,

@@ -12,7 +12,7 @@ import numpy as np
 from contemo.emotions import EMOTIONS, EXTREME_EMOTIONS, NEUTRAL, neutral_to, one_hot
 from contemo.generation import animation, manifest
 from contemo.generation.images import grid, save_png
-from contemo.generation.job import clear_previous, generate_job, generate_rows
+from contemo.generation.job import Figures, clear_previous, generate_job, generate_rows
 from contemo.generation.labels import one_hot_set, pair_set, weight_text
 from contemo.generation.pipeline import EmotionPipeline
 
@@ -51,10 +51,11 @@ def write_demo(pipe: EmotionPipeline, out: str | Path, *, scale: int = 2,
         for emotion in EXTREME_EMOTIONS:
             folder = f"images/neutral_to_{emotion}"
             clear_previous(out, folder)
-            job = generate_job(pipe, STRIP_SEEDS, pair_set(EMOTIONS[NEUTRAL], emotion, STEPS), out,
-                               batch_size=batch_size, grid_rows=len(STRIP_SEEDS), scale=scale,
-                               method=method, anchors=anchors, image_dir=folder,
-                               grid_name=f"strips/neutral_to_{emotion}.png", csv_out=csv_out)
+            figures = Figures(grid_name=f"strips/neutral_to_{emotion}.png",
+                              grid_rows=len(STRIP_SEEDS), scale=scale, method=method)
+            job = generate_job(pipe, STRIP_SEEDS, pair_set(EMOTIONS[NEUTRAL], emotion, STEPS),
+                               out, batch_size=batch_size, figures=figures, anchors=anchors,
+                               image_dir=folder, csv_out=csv_out)
             images += job.images
             files += job.files
     files.append(out / manifest.MANIFEST)

@@ -84,14 +84,24 @@ def generate_rows(pipe: EmotionPipeline, seeds: Sequence[int], labels: np.ndarra
         yield from zip(seed_idx.tolist(), step_idx.tolist(), images)
 
 
+@dataclass(frozen=True)
+class Figures:
+    """Which figures a job draws besides the images, and how they are upscaled."""
+
+    grid_name: str | None = GRID  # the grid's file under OUT (None: no grid)
+    grid_rows: int = 32  # seeds shown in the grid (the first ones)
+    strips_dir: str | None = None  # one labelled strip PNG per seed in OUT/<this>/ (None: none)
+    scale: int = 2  # display upscaling of figures
+    method: str = "nearest"  # upscaling filter: nearest or bicubic
+
+
 def generate_job(
     pipe: EmotionPipeline, seeds: Sequence[int], labels: LabelSet, out: str | Path, *,
-    batch_size: int = 256, grid_rows: int = 32, scale: int = 2, method: str = "nearest",
+    batch_size: int = 256, figures: Figures | None = None,
     anchors: dict[str, tuple[float, float]] | None = None, image_dir: str = IMAGE_DIR,
-    grid_name: str | None = GRID, progress: bool = True,
-    csv_out: manifest.ManifestWriter | None = None,
+    progress: bool = True, csv_out: manifest.ManifestWriter | None = None,
 ) -> JobResult:
-    """Return the JobResult after writing one image per (seed, label), the manifest and grid.
+    """Return the JobResult after writing one image per (seed, label), the manifest and figures.
 
     Row-major order: seed 0's labels, then seed 1's... The manifest's `path` is
     relative to OUT, so OUT is a csv-layout data set. Pass `csv_out` to add the rows
@@ -99,9 +109,10 @@ def generate_job(
     """
     started = time.perf_counter()
     out = Path(out)
+    figures = figures or Figures()
     try:
-        result = _write(pipe, list(seeds), labels, out, batch_size, grid_rows, scale, method,
-                        anchors, image_dir, grid_name, progress, csv_out)
+        result = _write(pipe, list(seeds), labels, out, batch_size, figures, anchors, image_dir,
+                        progress, csv_out)
     except OSError as err:
         raise ContemoError(f"{out}: cannot write the job's files ({err.strerror or err})"
                            ) from None
@@ -110,17 +121,18 @@ def generate_job(
 
 
 def _write(pipe: EmotionPipeline, seeds: list[int], labels: LabelSet, out: Path,
-           batch_size: int, grid_rows: int, scale: int, method: str,
-           anchors: dict[str, tuple[float, float]] | None, image_dir: str,
-           grid_name: str | None, progress: bool,
-           csv_out: manifest.ManifestWriter | None) -> JobResult:
+           batch_size: int, figures: Figures, anchors: dict[str, tuple[float, float]] | None,
+           image_dir: str, progress: bool, csv_out: manifest.ManifestWriter | None
+           ) -> JobResult:
     """Return the JobResult of generate_job (which turns OSError into one line)."""
     steps = len(labels.labels)
     (out / image_dir).mkdir(parents=True, exist_ok=True)
-    grid_rows = min(grid_rows, len(seeds)) if grid_name else 0
+    grid_rows = min(figures.grid_rows, len(seeds)) if figures.grid_name else 0
     tiles: list[list[np.ndarray]] = [[] for _ in range(grid_rows)]
+    row: list[np.ndarray] = []  # the current seed's images, for its strip
     widths = name_widths(seeds, steps)
     result = JobResult(images=len(seeds) * steps)
+    draw = {"col_labels": labels.columns, "scale": figures.scale, "method": figures.method}
     with contextlib.ExitStack() as stack:
         writer = csv_out or stack.enter_context(manifest.ManifestWriter(out))
         bar = stack.enter_context(tqdm(total=result.images, unit="img", desc="generate",
@@ -131,13 +143,22 @@ def _write(pipe: EmotionPipeline, seeds: list[int], labels: LabelSet, out: Path,
             writer.write(manifest.row(rel, seeds[si], st, labels.labels[st], anchors))
             if si < grid_rows:
                 tiles[si].append(image)
+            if figures.strips_dir:
+                row.append(image)
+                if st == steps - 1:
+                    name = image_name(seeds[si], 0, widths).split("_step")[0] + ".png"
+                    save_png(grid([row], title=f"seed {seeds[si]}: {labels.title}", **draw),
+                             out / figures.strips_dir / name)
+                    row = []
             bar.update(1)
     if grid_rows:
-        figure = grid(tiles, labels.columns, [f"seed {s}" for s in seeds[:grid_rows]],
-                      title=labels.title, scale=scale, method=method)
-        result.grid = save_png(figure, out / grid_name)
+        figure = grid(tiles, row_labels=[f"seed {s}" for s in seeds[:grid_rows]],
+                      title=labels.title, **draw)
+        result.grid = save_png(figure, out / figures.grid_name)
         result.grid_rows = grid_rows
         result.files.append(result.grid)
+    if figures.strips_dir:
+        result.files.append(out / figures.strips_dir)
     if csv_out is None:
         result.manifest = writer.path
         result.files.append(result.manifest)

@@ -16,6 +16,7 @@ from PIL import Image, ImageSequence
 from contemo import cli
 from contemo.data.generic import scan_csv
 from contemo.emotions import EMOTIONS, label_va
+from contemo.errors import ContemoError
 from contemo.generation import labels as label_sources
 from contemo.generation.images import grid_layout
 from contemo.generation.manifest import COLUMNS
@@ -302,3 +303,24 @@ def test_real_process_exit_status_and_stderr(ckpt, tmp_path):
 def test_label_sources_table_names_every_flag():
     flags = [label_sources.flag(d) for s in label_sources.SOURCES for d in s.dests]
     assert flags == ["--emotion", "--from", "--to", "--label", "--all-emotions"]
+
+
+def test_a_refining_source_wins_over_the_one_it_refines(monkeypatch):
+    """Room for later sources: one needing --emotion and its own flag beats plain --emotion."""
+    import argparse
+
+    def refined(args, steps):
+        return label_sources.LabelSet(label_sources.neutral_to(args.emotion, 3), ["a", "b", "c"],
+                                      f"refined by {args.extra}")
+
+    extra = label_sources.LabelSource(
+        ("extra", "emotion"), lambda g: g.add_argument("--extra"), refined, uses_steps=False)
+    monkeypatch.setattr(label_sources, "SOURCES", [*label_sources.SOURCES, extra])
+    parser = argparse.ArgumentParser()
+    label_sources.declare(parser.add_argument_group())
+    chosen = label_sources.build(parser.parse_args(["--emotion", "fear", "--extra", "x"]))
+    assert chosen.title == "refined by x" and chosen.labels.shape == (3, 6)
+    plain = label_sources.build(parser.parse_args(["--emotion", "fear"]))
+    assert plain.title == "neutral -> fear"
+    with pytest.raises(ContemoError, match="--extra needs --emotion"):
+        label_sources.build(parser.parse_args(["--extra", "x"]))

@@ -4,8 +4,10 @@ Each source owns its options and turns them into a ``LabelSet``: the label vecto
 (the grid's columns, validated) with one header per column and a figure title. The
 command picks exactly one source from the options given, so a new way of choosing
 labels (a VA target, a calibrated path) is one more ``LabelSource`` in ``SOURCES``:
-its options, whether ``--steps`` applies, and a build function. All emotion facts
-come from ``contemo.emotions``.
+its options, whether ``--steps`` applies, and a build function. A source may refine
+another by requiring its options too (a calibrated Neutral->emotion path reads
+``--emotion``): the one naming more of the given options wins. All emotion facts come
+from ``contemo.emotions``.
 """
 
 from __future__ import annotations
@@ -44,7 +46,9 @@ class LabelSet:
 class LabelSource:
     """One way of choosing labels: its options, and the function that builds the LabelSet."""
 
-    dests: tuple[str, ...]  # argparse dests of its options; given together, all required
+    # argparse dests of its options, all required. A source whose dests include another's
+    # refines it (e.g. ("calibrated", "emotion") over ("emotion",)) and wins when both match.
+    dests: tuple[str, ...]
     declare: Callable[[argparse._ArgumentGroup], None]  # adds those options
     build: Callable[[argparse.Namespace, int], LabelSet]  # (args, steps) -> labels
     uses_steps: bool  # whether --steps means something to it
@@ -168,9 +172,17 @@ def declare(group: argparse._ArgumentGroup) -> None:
                        "0.0, 0.1, ..., 1.0)")
 
 
+def _own(source: LabelSource) -> set[str]:
+    """Return the options that select `source`: its dests less those of sources it refines."""
+    refined = [o for o in SOURCES if set(o.dests) < set(source.dests)]
+    return set(source.dests).difference(*(o.dests for o in refined))
+
+
 def build(args: argparse.Namespace) -> LabelSet:
     """Return the LabelSet of the one label source the options name; conflicts are errors."""
-    given = [s for s in SOURCES if any(getattr(args, d, None) is not None for d in s.dests)]
+    given = [s for s in SOURCES if any(getattr(args, d, None) is not None for d in _own(s))]
+    # The most specific source wins: (--calibrated, --emotion) refines (--emotion).
+    given = [s for s in given if not any(set(s.dests) < set(o.dests) for o in given)]
     names = " / ".join("/".join(flag(d) for d in s.dests) for s in SOURCES)
     if not given:
         raise ContemoError(f"say which labels to generate: give one of {names}")

@@ -79,7 +79,7 @@ class Canvas:
 
     def line(self, pts: Sequence[Point], fill: Color, width: float) -> None:
         """Stroke a polyline `width` units wide (at least one canvas pixel)."""
-        w = max(1, int(round(width * self.unit)))
+        w = max(1, round(width * self.unit))
         self.draw.line(self.map(pts), fill=fill, width=w, joint="curve" if w > 2 else None)
 
     def ellipse(self, cx: float, cy: float, rx: float, ry: float, fill: Color, n: int = 20) -> None:
@@ -165,5 +165,5 @@ class SoftLayer:
     def line(self, pts: Sequence[Point], level: int, width: float) -> None:
         """Paint a stroke `width` units wide at shading strength `level`."""
         k = self._k
-        w = max(1, int(round(width * self.unit)))
+        w = max(1, round(width * self.unit))
         self.draw.line([(x * k, y * k) for x, y in self._map(pts)], fill=int(level), width=w)

@@ -105,7 +105,7 @@ def draw_eye(c: Canvas, who: Identity, a: Actions, side: int) -> None:
 def draw_eye_wrinkles(c: Canvas, who: Identity, a: Actions, side: int) -> None:
     """Draw crow's feet (AU6, age) and the under-eye fold (AU6/AU7, age)."""
     s = side
-    upper, lower, (ex, ey) = eye_shape(who, a, side)
+    _, lower, (ex, ey) = eye_shape(who, a, side)
     crow = max(0.9 * a["AU6"], 0.55 * who.wrinkles)
     if crow > 0.05:
         col = shade(who.skin, 1 - 0.28 * crow)
@@ -187,7 +187,7 @@ def lip_curves(who: Identity, a: Actions) -> dict[str, list[Point]]:
     w = who.mouth_w
     corners = mouth_corners(who, a)
     a12 = 0.5 * (a.side(12, -1) + a.side(12, 1))
-    raise_up = w * (0.20 * a["AU10"] + 0.28 * a["AU9"] + 0.05 * a12)
+    raise_up = w * (0.22 * a["AU10"] + 0.30 * a["AU9"] + 0.05 * a12)
     gap = w * (0.80 * a["AU26"] + 0.16 * a["AU25"] + 0.55 * a12 + 0.34 * a["AU16"]
                + 0.10 * a["AU20"])
     thin = max(0.25, 1 - 0.6 * a["AU23"] - 0.3 * a["AU20"] - 0.15 * a12)

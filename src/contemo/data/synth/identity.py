@@ -85,7 +85,7 @@ class Identity:
 
 def _rgb(values: np.ndarray) -> tuple[int, int, int]:
     """Return a colour array clipped to 0-255 as an int triple."""
-    r, g, b = (int(round(float(c))) for c in np.clip(values, 0, 255))
+    r, g, b = (round(float(c)) for c in np.clip(values, 0, 255))
     return (r, g, b)
 
 
@@ -139,9 +139,9 @@ def sample_identity(rng: np.random.Generator, age_group: str, gender: str) -> Id
         brow_thick=u(0.014, 0.018) + (0.005 if male else 0.0) - 0.002 * years,
         brow_arch=u(0.2, 1.0) * (0.6 if male else 1.0),
         nose_y=u(0.525, 0.545) + 0.006 * years, nose_w=u(0.036, 0.044) + (0.004 if male else 0),
-        mouth_y=u(0.615, 0.630) + 0.006 * years, mouth_w=u(0.066, 0.076),
-        lip_upper=(u(0.012, 0.016) + (0.0 if male else 0.003)) * (1 - 0.3 * years),
-        lip_lower=(u(0.016, 0.021) + (0.0 if male else 0.004)) * (1 - 0.3 * years),
+        mouth_y=u(0.618, 0.632) + 0.006 * years, mouth_w=u(0.080, 0.090),
+        lip_upper=(u(0.013, 0.017) + (0.0 if male else 0.003)) * (1 - 0.3 * years),
+        lip_lower=(u(0.018, 0.023) + (0.0 if male else 0.004)) * (1 - 0.3 * years),
         ear=u(0.8, 1.15),
         wrinkles=float(np.clip(years ** 1.3 + u(-0.1, 0.1), 0, 1)),
         sag=float(np.clip(years ** 1.5 + u(-0.08, 0.08), 0, 1)),

@@ -46,9 +46,9 @@ class Jitter:
 def sample_jitter(rng: np.random.Generator) -> Jitter:
     """Return a random small photo-to-photo difference."""
     u = rng.uniform
-    return Jitter(dx=u(-0.012, 0.012), dy=u(-0.01, 0.01), angle=u(-2.5, 2.5),
-                  scale=u(0.975, 1.025), intensity=u(0.85, 1.0), brightness=u(0.96, 1.04),
-                  warmth=u(-0.02, 0.02), light=u(-0.2, 0.2))
+    return Jitter(dx=u(-0.01, 0.01), dy=u(-0.008, 0.008), angle=u(-2.0, 2.0),
+                  scale=u(0.98, 1.02), intensity=u(0.85, 1.0), brightness=u(0.98, 1.02),
+                  warmth=u(-0.01, 0.01), light=u(-0.2, 0.2))
 
 
 def head_outline(who: Identity, jaw_drop: float, n: int = 44) -> list[Point]:
@@ -72,7 +72,7 @@ def _hair_cap(who: Identity) -> list[Point]:
     """Return the front hair polygon: over the skull, down the sides, hairline inside."""
     vol, w, h = who.hair_volume, who.face_w, who.face_h
     long = who.hair_style in ("long", "bob")
-    side_y = who.eye_y + (0.07 if long else -0.01)
+    side_y = who.eye_y + (0.07 if long else 0.012)
     outer = [(0.5 + (w + vol) * math.cos(t), HEAD_Y + (h + vol) * math.sin(t))
              for t in np.linspace(math.pi, 2 * math.pi, 17)]
     outer = [(outer[0][0], side_y)] + outer + [(outer[-1][0], side_y)]

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from contemo import __version__
 from contemo.data.affectnet import COLUMNS, IMAGE_FOLDER
@@ -196,7 +197,8 @@ def make_faces_set(out: str | Path, people: int = 171, size: int = 128, seed: in
     write_csv(out / IDENTITIES, identities)
     from contemo.data.synth.sheet import faces_sheet
 
-    atomic_write(out / FACES_SHEET, lambda tmp: faces_sheet(out).save(tmp, format="GIF"))
+    sheet = faces_sheet(out).quantize(256, dither=Image.Dither.NONE)  # GIF: 256 colours
+    atomic_write(out / FACES_SHEET, lambda tmp: sheet.save(tmp, format="GIF"))
     counts = {key: dict(sorted(Counter(str(j.row[key]) for j in jobs).items()))
               for key in ("emotion", "age_group", "gender", "picture_set")}
     counts["people_per_age_group"] = dict(Counter(a for a, _ in faces_roster(people, seed)))
@@ -214,10 +216,10 @@ def sample_blend(rng: np.random.Generator) -> tuple[dict[str, float], float]:
     others = [c for c in AFFECTNET_CLASSES if c != "neutral"]
     if rng.uniform() < 0.1:
         return {"neutral": 1.0}, 0.0
-    k = int(rng.choice((1, 2, 3), p=(0.5, 0.35, 0.15)))
+    k = int(rng.choice((1, 2, 3), p=(0.6, 0.3, 0.1)))
     picked = rng.choice(len(others), size=k, replace=False)
     w = rng.dirichlet(np.ones(k))
-    t = float(rng.uniform(0.15, 1.0))
+    t = 0.1 + 0.9 * float(rng.beta(2.2, 1.2))  # mostly clear expressions, some faint
     weights = {"neutral": 1.0 - t}
     for i, wi in zip(picked, w):
         weights[others[int(i)]] = t * float(wi)

@@ -49,7 +49,7 @@ def grid(tiles: Sequence[Sequence[Image.Image]], tile: int, col_labels: Sequence
     """Return a white sheet of `tiles` (rows of images) with column, row and per-tile labels."""
     font = _font(11)
     top = 16 if col_labels else 0
-    left = 78 if row_labels else 0
+    left = 92 if row_labels else 0
     cap = 26 if captions else 0
     rows, cols = len(tiles), max(len(r) for r in tiles)
     sheet = Image.new("RGB", (left + cols * (tile + GAP), top + rows * (tile + cap + GAP)), PAPER)
@@ -98,6 +98,6 @@ def continuous_sheet(folder: str | Path, jobs: Sequence, columns: int = 8) -> Im
     for start in range(0, len(jobs), columns):
         chunk = jobs[start:start + columns]
         tiles.append([Image.open(j.path) for j in chunk])
-        captions.append([f"{j.row['class']}\nv{j.row['valence']:+.2f} a{j.row['arousal']:+.2f}"
+        captions.append([f"{j.row['class']}\n{j.row['valence']:+.2f},{j.row['arousal']:+.2f}"
                          for j in chunk])
     return grid(tiles, tile_size(tiles[0][0].width), captions=captions)

@@ -19,14 +19,15 @@ from contemo.data.layouts import scan
 from contemo.data.synth import (
     AU_NAMES,
     PROTOTYPES,
+    actions,
     faces_roster,
     make_continuous_set,
     make_faces_set,
     prototype,
     render,
     sample_identity,
+    sets,
 )
-from contemo.data.synth import actions, sets
 from contemo.emotions import AFFECTNET_CLASSES, EMOTIONS, FACES_LETTER, VA_ANCHORS
 
 

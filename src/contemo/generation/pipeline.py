@@ -1,0 +1,140 @@
+"""EmotionPipeline: the one inference entry point (seeds + label vectors -> face images).
+
+Identity is kept by keeping z (§3.2): the noise of a seed is drawn from its own
+``torch.Generator`` seeded with that seed, so seed 7 is the same face in any batch,
+order, process or machine, and a strip of labels over one seed moves only the emotion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from contemo.emotions import validate_labels
+from contemo.errors import ContemoError
+from contemo.models.dcgan import Generator
+from contemo.models.pretrained import from_pretrained
+
+DEFAULT_BATCH = 256  # big enough to keep a CPU's cores busy, small enough for 256 px on a GPU
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def noise_for_seeds(seeds: Sequence[int], z_dim: int) -> torch.Tensor:
+    """Return (len(seeds), z_dim) standard-normal noise, row i a pure function of seeds[i]."""
+    rows = []
+    for seed in seeds:
+        if not 0 <= int(seed) < 2**63:
+            raise ContemoError(f"seed {seed}: expected an integer in [0, 2^63)")
+        gen = torch.Generator().manual_seed(int(seed))
+        rows.append(torch.randn(z_dim, generator=gen))
+    return torch.stack(rows) if rows else torch.empty(0, z_dim)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """Return the seeds written as '0-7', '3,5,9' or '0-3,10' (CLI and API form)."""
+    seeds: list[int] = []
+    for part in text.replace(" ", "").split(","):
+        if not part:
+            continue
+        lo, sep, hi = part.partition("-")
+        try:
+            a = int(lo)
+            b = int(hi) if sep else a
+        except ValueError:
+            raise ContemoError(f"seeds {text!r}: expected e.g. 0-7 or 1,4,9") from None
+        if b < a or a < 0:
+            raise ContemoError(f"seeds {text!r}: range {part} must be ascending and non-negative")
+        seeds.extend(range(a, b + 1))
+    if not seeds:
+        raise ContemoError(f"seeds {text!r}: no seeds given")
+    return seeds
+
+
+class EmotionPipeline:
+    """Generate faces from (seed or z, label vector) pairs with a released generator."""
+
+    def __init__(self, generator: Generator, meta: dict[str, Any] | None = None,
+                 device: str | torch.device = "cpu", precision: str = "fp32",
+                 channels_last: bool = False) -> None:
+        if precision not in PRECISIONS:
+            raise ContemoError(f"precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
+        self.device = torch.device(device)
+        self.generator = generator.to(self.device).eval()
+        if channels_last:  # NHWC convolutions: faster on CPUs with oneDNN and on tensor cores
+            self.generator = self.generator.to(memory_format=torch.channels_last)
+        # fp32 by default: the same seed gives the same pixels on every machine. bf16/fp16
+        # (autocast) trade the last bits for speed in sweeps and serving.
+        self.precision = precision
+        self.meta = meta or {}
+        self.config = generator.config
+
+    @classmethod
+    def from_pretrained(cls, model_dir: str | Path | None = None,
+                        device: str | torch.device = "cpu", precision: str = "fp32",
+                        channels_last: bool = False) -> EmotionPipeline:
+        """Return the pipeline of a release folder (None: the checkpoint shipped with contemo)."""
+        generator, meta = from_pretrained(model_dir, device)
+        return cls(generator, meta, device, precision, channels_last)
+
+    @property
+    def resolution(self) -> int:
+        return self.config.resolution
+
+    def noise(self, seeds: Sequence[int]) -> torch.Tensor:
+        """Return the noise rows of `seeds` (see noise_for_seeds)."""
+        return noise_for_seeds(seeds, self.config.z_dim)
+
+    @torch.inference_mode()
+    def generate(
+        self, labels: np.ndarray | torch.Tensor | Sequence[Sequence[float]],
+        seeds: Sequence[int] | None = None, z: torch.Tensor | None = None,
+        batch_size: int = DEFAULT_BATCH,
+    ) -> torch.Tensor:
+        """Return float images (N, 3, R, R) in [-1, 1] on the CPU, one per (label, seed/z) row.
+
+        `labels` is (N, 6) and validated (Eq. 2-3); give either `seeds` (N ints) or `z`
+        (N, z_dim). A single label row is broadcast over all seeds.
+        """
+        z = self._noise(seeds, z)
+        v = torch.as_tensor(validate_labels(np.asarray(labels, dtype=np.float64)))
+        if v.shape[0] == 1 and z.shape[0] > 1:
+            v = v.expand(z.shape[0], -1)
+        if v.shape[0] != z.shape[0]:
+            raise ContemoError(f"{v.shape[0]} label rows for {z.shape[0]} noise rows")
+        return torch.cat(list(self.iter_batches(z, v, batch_size))) if len(z) else \
+            torch.empty(0, 3, self.resolution, self.resolution)
+
+    def iter_batches(self, z: torch.Tensor, v: torch.Tensor, batch_size: int = DEFAULT_BATCH
+                     ) -> Iterator[torch.Tensor]:
+        """Yield generated CPU batches for already-validated rows (streaming for big sweeps)."""
+        if batch_size < 1:
+            raise ContemoError(f"batch size must be at least 1, got {batch_size}")
+        dtype = PRECISIONS[self.precision]
+        with torch.inference_mode(), torch.autocast(
+            self.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None
+        ):
+            for i in range(0, len(z), batch_size):
+                zb = z[i:i + batch_size].to(self.device)
+                vb = v[i:i + batch_size].to(self.device, torch.float32)
+                yield self.generator(zb, vb).float().clamp_(-1, 1).cpu()
+
+    def _noise(self, seeds: Sequence[int] | None, z: torch.Tensor | None) -> torch.Tensor:
+        """Return the noise from exactly one of `seeds` and `z`."""
+        if (seeds is None) == (z is None):
+            raise ContemoError("give either seeds or z")
+        if z is None:
+            return self.noise(list(seeds))
+        z = torch.as_tensor(z, dtype=torch.float32)
+        if z.ndim != 2 or z.shape[1] != self.config.z_dim:
+            raise ContemoError(f"z must be (N, {self.config.z_dim}), got {tuple(z.shape)}")
+        return z
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """Return images in [-1, 1] (N, 3, H, W) as uint8 (N, H, W, 3), ready for PIL."""
+    x = ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return x.permute(0, 2, 3, 1).cpu().numpy()

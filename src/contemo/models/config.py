@@ -1,0 +1,67 @@
+"""ModelConfig: the shape of the cGAN (resolution, noise size, widths), with named presets.
+
+The config travels with every checkpoint (``config.json``), so a generator can be
+rebuilt from its folder alone. Only shape goes here; optimisation settings live in
+``contemo.training.config``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from contemo.emotions import NUM_EMOTIONS
+from contemo.errors import ContemoError
+
+RESOLUTIONS = (32, 64, 128, 256)  # 4x4 start doubled 3..6 times; DCGAN's shape at every size
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape of generator and discriminator; every field is saved with the weights."""
+
+    resolution: int = 64  # output side in pixels: one of RESOLUTIONS (paper: 256)
+    z_dim: int = 100  # noise size; DCGAN's and the paper's 100
+    num_labels: int = NUM_EMOTIONS  # conditioning vector length (the paper's v, Eq. 1)
+    label_dim: int = 64  # the label vector goes through a Linear to this size (blends just work)
+    g_width: int = 64  # DCGAN's ngf: generator channels at the last block before RGB
+    d_width: int = 64  # DCGAN's ndf: discriminator channels at the first block
+    max_width_mult: int = 8  # channels at low resolution are capped at width * this (DCGAN: 8)
+
+    def __post_init__(self) -> None:
+        if self.resolution not in RESOLUTIONS:
+            raise ContemoError(
+                f"resolution {self.resolution}: expected one of {', '.join(map(str, RESOLUTIONS))}"
+            )
+        for name in ("z_dim", "num_labels", "label_dim", "g_width", "d_width", "max_width_mult"):
+            if int(getattr(self, name)) < 1:
+                raise ContemoError(f"model config {name} must be a positive integer")
+
+    @property
+    def num_blocks(self) -> int:
+        """Return how many 2x up-samplings lead from 4x4 to the resolution."""
+        return self.resolution.bit_length() - 3  # log2(resolution / 4)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the config as plain JSON-ready data."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "model config") -> ModelConfig:
+        """Return a config from JSON data; an unknown or mistyped field is a one-line error."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ContemoError(f"{where}: unknown field(s) {', '.join(unknown)}")
+        try:
+            return cls(**{k: int(v) for k, v in data.items()})
+        except (TypeError, ValueError):
+            raise ContemoError(f"{where}: every field must be an integer") from None
+
+
+# Named shapes. Training presets (contemo.training.config) pick one of these.
+MODEL_PRESETS: dict[str, ModelConfig] = {
+    "paper256": ModelConfig(resolution=256),  # the paper: 256x256, DCGAN widths
+    "synth64": ModelConfig(resolution=64, g_width=32, d_width=32),  # 2-core CPU in minutes
+    "tiny": ModelConfig(resolution=32, z_dim=16, label_dim=8, g_width=8, d_width=8),  # tests
+}

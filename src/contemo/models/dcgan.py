@@ -1,0 +1,98 @@
+"""The conditional DCGAN: a generator G(z, v) and a projection discriminator D(x, v).
+
+Both take the 6-element conditioning vector v as *floats* (Eq. 3): G maps it through
+a Linear layer and concatenates it with z; D projects its pooled features onto a
+Linear embedding of v (Miyato & Koyama, 2018). So one-hot training labels and the
+interpolated labels of §3.3 go down the very same path, with no special case.
+Layer pattern is Radford et al.'s DCGAN: 4x4 transposed convs with BatchNorm+ReLU
+in G, strided 4x4 convs with LeakyReLU(0.2) in D, no pooling, no fully connected
+hidden layers, N(0, 0.02) init.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import torch
+from torch import nn
+
+from contemo.models.config import ModelConfig
+
+
+def _width(base: int, mult: int, cap: int) -> int:
+    """Return channels for a block `mult` times wider than `base`, capped at base * cap."""
+    return base * min(mult, cap)
+
+
+class Generator(nn.Module):
+    """Return images in [-1, 1] of shape (N, 3, R, R) from noise z (N, z_dim) and labels v (N, 6)."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        c = config
+        self.label_embed = nn.Linear(c.num_labels, c.label_dim)
+        # Channels at 4x4, 8x8, ...: halve each block, ending at g_width before RGB.
+        mults = [2 ** (c.num_blocks - 1 - i) for i in range(c.num_blocks)]
+        chans = [_width(c.g_width, m, c.max_width_mult) for m in mults]
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(c.z_dim + c.label_dim, chans[0], 4, 1, 0, bias=False),
+            nn.BatchNorm2d(chans[0]),
+            nn.ReLU(True),
+        ]
+        for cin, cout in itertools.pairwise(chans):
+            layers += [
+                nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(cout),
+                nn.ReLU(True),
+            ]
+        layers += [nn.ConvTranspose2d(chans[-1], 3, 4, 2, 1, bias=False), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        init_dcgan(self)
+        # Unit-scale label embedding, like z: with DCGAN's 0.02 the label would start out
+        # drowned by the noise and conditioning would be learnt late or not at all.
+        nn.init.normal_(self.label_embed.weight, 0.0, 1.0)
+
+    def forward(self, z: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        h = torch.cat([z, self.label_embed(v.to(z.dtype))], dim=1)
+        return self.net(h[:, :, None, None])
+
+
+class Discriminator(nn.Module):
+    """Return real/fake logits (N,) for images (N, 3, R, R) under labels v (N, 6)."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        c = config
+        chans = [_width(c.d_width, 2**i, c.max_width_mult) for i in range(c.num_blocks)]
+        layers: list[nn.Module] = [nn.Conv2d(3, chans[0], 4, 2, 1, bias=False),
+                                   nn.LeakyReLU(0.2, True)]
+        for cin, cout in itertools.pairwise(chans):
+            layers += [
+                nn.Conv2d(cin, cout, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(cout),
+                nn.LeakyReLU(0.2, True),
+            ]
+        self.features = nn.Sequential(*layers)  # ends at 4x4
+        self.head = nn.Conv2d(chans[-1], 1, 4, 1, 0, bias=True)  # DCGAN's final 4x4 conv
+        self.label_proj = nn.Linear(c.num_labels, chans[-1], bias=False)  # projection term
+        init_dcgan(self)
+
+    def forward(self, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        h = self.features(x)
+        out = self.head(h).flatten(1).squeeze(1)
+        pooled = h.sum(dim=(2, 3))
+        return out + (self.label_proj(v.to(pooled.dtype)) * pooled).sum(dim=1)
+
+
+def init_dcgan(module: nn.Module) -> None:
+    """Initialise weights as DCGAN does: conv N(0, 0.02), BatchNorm scale N(1, 0.02), bias 0."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)

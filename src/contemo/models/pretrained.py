@@ -1,0 +1,109 @@
+"""The release format: ``config.json`` + ``generator.safetensors``; nothing pickled.
+
+A released generator folder is all that inference needs. ``config.json`` carries the
+model shape, the emotion order and VA anchors it was trained with (a reader with a
+different order must refuse it, not silently permute emotions), a description of the
+training data and the contemo version. Weights are the EMA generator's, BatchNorm
+buffers included, as safetensors: loading one can never run code.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from contemo import __version__
+from contemo.emotions import EMOTIONS, VA_ANCHORS
+from contemo.errors import ContemoError
+from contemo.fileio import atomic_write, atomic_write_json
+from contemo.models.config import ModelConfig
+from contemo.models.dcgan import Generator
+
+FORMAT = "contemo-generator/1"
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "generator.safetensors"
+DEFAULT_CHECKPOINT = "generator-synth64"  # folder under contemo/assets shipped in the package
+
+
+def save_pretrained(
+    generator: Generator, out_dir: str | Path, *, training: dict[str, Any] | None = None
+) -> Path:
+    """Return `out_dir` after writing the generator's config.json and safetensors weights."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to("cpu").contiguous() for k, v in generator.state_dict().items()}
+    atomic_write(out / WEIGHTS_FILE, lambda tmp: save_file(state, str(tmp), {"format": FORMAT}))
+    atomic_write_json(out / CONFIG_FILE, {
+        "format": FORMAT,
+        "contemo_version": __version__,
+        "model": generator.config.to_dict(),
+        "emotions": list(EMOTIONS),
+        "va_anchors": {e: list(VA_ANCHORS[e]) for e in EMOTIONS},
+        "training": training or {},
+    })
+    return out
+
+
+def read_config(model_dir: str | Path) -> dict[str, Any]:
+    """Return the validated config.json of a released generator folder."""
+    folder = Path(model_dir)
+    path = folder / CONFIG_FILE
+    if not folder.is_dir():
+        raise ContemoError(f"{folder}: checkpoint folder not found")
+    if not path.is_file():
+        raise ContemoError(f"{path}: missing (a checkpoint folder holds {CONFIG_FILE} + "
+                           f"{WEIGHTS_FILE})")
+    try:
+        meta = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ContemoError(f"{path}: not valid JSON ({err.__class__.__name__})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ContemoError(f"{path}: field 'format' must be {FORMAT!r}")
+    if meta.get("emotions") != list(EMOTIONS):
+        raise ContemoError(
+            f"{path}: field 'emotions' is {meta.get('emotions')!r}; this contemo uses "
+            f"{list(EMOTIONS)!r} and will not reorder a model's labels"
+        )
+    if not isinstance(meta.get("model"), dict):
+        raise ContemoError(f"{path}: field 'model' must be an object")
+    meta["model_config"] = ModelConfig.from_dict(meta["model"], f"{path}: field 'model'")
+    return meta
+
+
+def from_pretrained(model_dir: str | Path | None = None, device: str | torch.device = "cpu"
+                    ) -> tuple[Generator, dict[str, Any]]:
+    """Return (generator in eval mode, its config.json) from a release folder (default: shipped)."""
+    folder = default_checkpoint() if model_dir is None else Path(model_dir)
+    meta = read_config(folder)
+    weights = folder / WEIGHTS_FILE
+    if not weights.is_file():
+        raise ContemoError(f"{weights}: missing")
+    try:
+        state = load_file(str(weights))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ContemoError(f"{weights}: not a readable safetensors file ({err})".splitlines()[0]
+                           ) from None
+    generator = Generator(meta["model_config"])
+    try:
+        generator.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        first = str(err).splitlines()[1].strip() if len(str(err).splitlines()) > 1 else str(err)
+        raise ContemoError(f"{weights}: weights do not fit config.json's model ({first})"
+                           ) from None
+    return generator.to(device).eval(), meta
+
+
+def default_checkpoint() -> Path:
+    """Return the folder of the generator shipped inside the package (trained on synth64)."""
+    folder = Path(str(resources.files("contemo") / "assets" / DEFAULT_CHECKPOINT))
+    if not (folder / CONFIG_FILE).is_file():
+        raise ContemoError(
+            f"{folder}: the shipped checkpoint is missing; reinstall contemo or pass --checkpoint"
+        )
+    return folder

@@ -123,12 +123,26 @@ class Canvas:
         from PIL import ImageChops, ImageFilter
 
         small = layer.image.filter(ImageFilter.BoxBlur(max(0.5, radius * layer.px)))
-        mask = small.resize((self.px, self.px), Image.Resampling.BILINEAR)
-        if clip is not None:
-            keep = Image.new("L", (self.px, self.px), 0)
-            ImageDraw.Draw(keep).polygon(self.map(clip), fill=255)
-            mask = ImageChops.multiply(mask, keep)
-        self.image.paste(color, (0, 0, self.px, self.px), mask)
+        if clip is None:
+            mask = small.resize((self.px, self.px), Image.Resampling.BILINEAR)
+            self.image.paste(color, (0, 0, self.px, self.px), mask)
+            return
+        # Only the clip polygon's box is scaled up, masked and painted: most of the
+        # picture (background, top) never sees the shading.
+        pts = self.map(clip)
+        k = self.px // layer.px
+        x0 = max(0, int(min(p[0] for p in pts)) // k * k)
+        y0 = max(0, int(min(p[1] for p in pts)) // k * k)
+        x1 = min(self.px, -(-int(max(p[0] for p in pts) + 1) // k) * k)
+        y1 = min(self.px, -(-int(max(p[1] for p in pts) + 1) // k) * k)
+        if x1 <= x0 or y1 <= y0:
+            return
+        box = (x0 // k, y0 // k, x1 // k, y1 // k)
+        mask = small.resize((x1 - x0, y1 - y0), Image.Resampling.BILINEAR, box=box)
+        keep = Image.new("L", mask.size, 0)
+        ImageDraw.Draw(keep).polygon([(x - x0, y - y0) for x, y in pts], fill=255)
+        mask = ImageChops.multiply(mask, keep)
+        self.image.paste(color, (x0, y0, x1, y1), mask)
 
     def finish(self, brightness: float = 1.0, warmth: float = 0.0) -> Image.Image:
         """Return the output-size image, downsampled and with a lighting LUT applied."""

@@ -255,7 +255,7 @@ def draw_folds(c: Canvas, who: Identity, a: Actions) -> None:
         end = (x + s * 0.020, y + 0.012)
         mid = ((start[0] + end[0]) / 2 + s * 0.014, (start[1] + end[1]) / 2)
         c.line(bezier(start, mid, end, 7), shade(who.skin, 1 - 0.3 * k), 0.0035 + 0.003 * k)
-        m = max(0.6 * who.wrinkles * who.sag, 0.5 * a["AU15"])
+        m = max(0.6 * who.wrinkles * who.sag, 0.3 * a["AU15"])
         if m > 0.05:
             c.line([(x + s * 0.006, y + 0.008), (x + s * 0.014, y + 0.05)],
                    shade(who.skin, 1 - 0.25 * m), 0.003)

@@ -48,7 +48,7 @@ class Identity:
     brow_color: tuple[int, int, int]
     iris: tuple[int, int, int]
     hair_style: str
-    hairline: float  # forehead height below the top of the head (fraction of face_h)
+    hairline: float  # how far below the top of the head the hairline sits (fraction of face_h)
     hair_volume: float  # how far hair stands off the skull
     eye_y: float
     eye_dx: float  # centre of each eye from the midline
@@ -131,7 +131,7 @@ def sample_identity(rng: np.random.Generator, age_group: str, gender: str) -> Id
         skin=_rgb(skin), lip=_rgb(lip_base), hair=_rgb(hair_now), brow_color=_rgb(brow * 0.85),
         iris=_rgb(_IRIS[int(rng.integers(len(_IRIS)))] * u(0.85, 1.1)),
         hair_style=style,
-        hairline=u(0.26, 0.34) + (0.10 if style == "receding" else 0.0),
+        hairline=u(0.06, 0.14) if style == "receding" else u(0.26, 0.34),
         hair_volume=u(0.012, 0.03) if style != "receding" else u(0.006, 0.014),
         eye_y=u(0.405, 0.42), eye_dx=u(0.092, 0.102), eye_w=u(0.047, 0.054),
         eye_open=u(0.019, 0.023) - 0.003 * years, iris_r=u(0.0175, 0.0195),
@@ -155,7 +155,7 @@ def faces_roster(people: int, seed: int) -> list[tuple[str, str]]:
     """Return (age group, gender) for persons 1..people, spread in FACES' proportions.
 
     Age groups get FACES' 58:56:57 shares (largest remainder, so 171 people give
-    exactly 58/56/57); inside each group men and women alternate. The order of
+    exactly 58/56/57); men and women alternate through the groups. The order of
     people is shuffled by `seed` so ids do not reveal the group.
     """
     total = sum(FACES_AGE_COUNTS.values())
@@ -164,6 +164,7 @@ def faces_roster(people: int, seed: int) -> list[tuple[str, str]]:
     left = people - sum(counts.values())
     for g in sorted(shares, key=lambda g: (counts[g] - shares[g], AGE_GROUPS.index(g)))[:left]:
         counts[g] += 1
-    roster = [(g, GENDERS[i % 2]) for g in AGE_GROUPS for i in range(counts[g])]
+    groups = [g for g in AGE_GROUPS for _ in range(counts[g])]
+    roster = [(g, GENDERS[i % 2]) for i, g in enumerate(groups)]
     order = np.random.default_rng([seed, 0xFACE5]).permutation(len(roster))
     return [roster[i] for i in order]

@@ -76,7 +76,7 @@ def _hair_cap(who: Identity) -> list[Point]:
     outer = [(0.5 + (w + vol) * math.cos(t), HEAD_Y + (h + vol) * math.sin(t))
              for t in np.linspace(math.pi, 2 * math.pi, 17)]
     outer = [(outer[0][0], side_y)] + outer + [(outer[-1][0], side_y)]
-    hl_y = HEAD_Y - h + who.hairline * h * (1.6 if who.hair_style == "receding" else 1.0)
+    hl_y = HEAD_Y - h + who.hairline * h
     inner_x = w - (0.014 if long else 0.004)
     temple = HEAD_Y - 0.05 - (0.05 if who.hair_style == "receding" else 0.0)
     part = 0.04 if who.gender == "f" else 0.0  # a side parting sweeps the fringe

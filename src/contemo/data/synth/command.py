@@ -64,19 +64,28 @@ def run(args: argparse.Namespace) -> int:
         what = f"{images} images ({people} people x 6 emotions x 2 picture sets)"
     seconds = time.perf_counter() - start
     if args.sheet:
-        from PIL import Image
-
-        from contemo.fileio import atomic_write
-
-        target = Path(args.sheet).expanduser()
-        with Image.open(sheet) as im:
-            rgb = im.convert("RGB")
-        try:
-            atomic_write(target, lambda tmp: rgb.save(tmp, format="PNG", optimize=True))
-        except OSError as err:
-            raise ContemoError(f"{target}: cannot write the sheet ({err.strerror})") from None
+        _save_sheet(Path(args.sheet).expanduser(), out, sheet, args.continuous is None)
     print(f"wrote {what} at {args.size} px to {out} in {seconds:.1f} s "
           f"({images / max(seconds, 1e-9):.0f} images/s)")
     print(f"contact sheet: {sheet}   ground truth: {out / sets.GROUND_TRUTH}")
     print(f"check it: contemo data check {out} --layout {layout}")
     return 0
+
+
+def _save_sheet(target, out, written, faces: bool) -> None:
+    """Save the contact sheet as a full-colour PNG at `target` (the FACES one is redrawn)."""
+    from PIL import Image
+
+    from contemo.data.synth.sheet import faces_sheet
+    from contemo.errors import ContemoError
+    from contemo.fileio import atomic_write
+
+    if faces:
+        image = faces_sheet(out)  # the GIF beside the set has 256 colours; this has them all
+    else:
+        with Image.open(written) as im:
+            image = im.convert("RGB")
+    try:
+        atomic_write(target, lambda tmp: image.save(tmp, format="PNG", optimize=True))
+    except OSError as err:
+        raise ContemoError(f"{target}: cannot write the contact sheet ({err.strerror})") from None

@@ -19,6 +19,7 @@ from contemo.data.layouts import scan
 from contemo.data.synth import (
     AU_NAMES,
     PROTOTYPES,
+    Jitter,
     actions,
     faces_roster,
     make_continuous_set,
@@ -28,6 +29,7 @@ from contemo.data.synth import (
     sample_identity,
     sets,
 )
+from contemo.data.synth.landmarks import landmarks
 from contemo.emotions import AFFECTNET_CLASSES, EMOTIONS, FACES_LETTER, VA_ANCHORS
 
 
@@ -143,6 +145,7 @@ def test_continuous_manifest_columns_ranges_and_va_is_anchor_blend(continuous):
         code = int(row["expression"])
         assert w[AFFECTNET_CLASSES[code]] == max(w.values())  # the dominant class
         assert float(gt["w_neutral"]) == pytest.approx(1 - float(gt["intensity"]), abs=1e-4)
+        assert len(row["facial_landmarks"].split(";")) == 2 * 68
         classes[code] += 1
     assert len(classes) >= 6  # the blends cover (almost) every class, surprise/contempt too
     result = scan(continuous, "affectnet")
@@ -181,6 +184,20 @@ def test_emotions_are_distinguishable_by_nearest_centroid(tmp_path):
     guess = ((x[test][:, None, :] - centroids[None]) ** 2).sum(-1).argmin(axis=1)
     accuracy = float((guess == y[test]).mean())
     assert accuracy > 0.9, f"nearest-centroid accuracy {accuracy:.2f}"
+
+
+def test_landmarks_follow_the_expression_and_the_pose():
+    who = sample_identity(np.random.default_rng(4), "y", "f")
+    calm = np.array(landmarks(who, prototype("neutral"), 100))
+    fear = np.array(landmarks(who, prototype("fear"), 100))
+    surprise = np.array(landmarks(who, prototype("surprise"), 100))
+    assert calm.shape == (68, 2) and ((calm > 0) & (calm < 100)).all()
+    gap = lambda p: p[66, 1] - p[62, 1]
+    assert gap(fear) > gap(calm) + 3
+    assert surprise[17:27, 1].mean() < calm[17:27, 1].mean() - 2  # brows up
+    assert calm[36, 0] < calm[39, 0] < calm[42, 0] < calm[45, 0]  # iBUG order, viewer's left first
+    moved = np.array(landmarks(who, prototype("neutral"), 100, Jitter(dx=0.05)))
+    assert np.allclose(moved - calm, [5.0, 0.0], atol=1e-6)
 
 
 def test_render_size_and_mode():

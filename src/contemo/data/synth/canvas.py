@@ -51,6 +51,25 @@ def ellipse_points(cx: float, cy: float, rx: float, ry: float, n: int = 20) -> l
             for i in range(n)]
 
 
+def pose_matrix(px: float, dx: float = 0.0, dy: float = 0.0, angle: float = 0.0,
+                scale: float = 1.0) -> tuple[float, ...]:
+    """Return the affine map (a, b, c, d, e, f) from unit square to `px` pixels for a pose.
+
+    Rotation (degrees) and scale act about the image centre, then the shift (in
+    fractions of the image) applies: the whole scene moves as one, like a head
+    a little off in a second photo.
+    """
+    rad = math.radians(angle)
+    a, b = scale * math.cos(rad) * px, scale * math.sin(rad) * px
+    return (a, -b, (0.5 + dx) * px - a * 0.5 + b * 0.5, b, a, (0.5 + dy) * px - b * 0.5 - a * 0.5)
+
+
+def transform(m: Sequence[float], pts: Sequence[Point]) -> list[Point]:
+    """Return `pts` mapped through the affine map `m` from `pose_matrix`."""
+    a, b, c, d, e, f = m
+    return [(a * x + b * y + c, d * x + e * y + f) for x, y in pts]
+
+
 class Canvas:
     """A supersampled RGB image with a pose transform; methods draw unit-square shapes."""
 
@@ -60,18 +79,12 @@ class Canvas:
         self.px = size * SUPERSAMPLE
         self.image = Image.new("RGB", (self.px, self.px), background)
         self.draw = ImageDraw.Draw(self.image)
-        rad = math.radians(angle)
-        a, b = scale * math.cos(rad) * self.px, scale * math.sin(rad) * self.px
-        # Rotate and scale about the image centre, then shift.
-        cx = cy = 0.5
-        self._m = (a, -b, (0.5 + dx) * self.px - a * cx + b * cy,
-                   b, a, (0.5 + dy) * self.px - b * cx - a * cy)
+        self._m = pose_matrix(self.px, dx, dy, angle, scale)
         self.unit = scale * self.px  # pixels per unit length
 
     def map(self, pts: Sequence[Point]) -> list[Point]:
         """Return unit-square points in canvas pixels."""
-        a, b, c, d, e, f = self._m
-        return [(a * x + b * y + c, d * x + e * y + f) for x, y in pts]
+        return transform(self._m, pts)
 
     def polygon(self, pts: Sequence[Point], fill: Color) -> None:
         """Fill a polygon."""

@@ -43,6 +43,9 @@ class Jitter:
         return {f"jitter_{k}": round(v, 5) for k, v in dataclasses.asdict(self).items()}
 
 
+NO_JITTER = Jitter()  # a reference photo: nothing moved
+
+
 def sample_jitter(rng: np.random.Generator) -> Jitter:
     """Return a random small photo-to-photo difference."""
     u = rng.uniform
@@ -51,21 +54,26 @@ def sample_jitter(rng: np.random.Generator) -> Jitter:
                   warmth=u(-0.01, 0.01), light=u(-0.2, 0.2))
 
 
-def head_outline(who: Identity, jaw_drop: float, n: int = 44) -> list[Point]:
-    """Return the head's outline: rounded skull, tapering jaw, chin lowered by the open jaw."""
-    pts = []
-    low_h = who.face_h + 0.008 * who.chin + jaw_drop
+def jaw_drop(who: Identity, a: ft.Actions) -> float:
+    """Return how far the open jaw (AU26, AU25) lowers the chin."""
+    return who.mouth_w * (0.80 * a["AU26"] + 0.16 * a["AU25"])
+
+
+def head_point(who: Identity, drop: float, t: float) -> Point:
+    """Return the outline point at angle t (0 right, pi/2 chin): round skull, tapering jaw."""
+    c, s = math.cos(t), math.sin(t)
+    if s < 0:
+        return (0.5 + who.face_w * c, HEAD_Y + who.face_h * s)
+    low_h = who.face_h + 0.008 * who.chin + drop
     k = 0.34 - 0.16 * who.jaw
-    for i in range(n):
-        t = 2 * math.pi * i / n
-        c, s = math.cos(t), math.sin(t)
-        if s < 0:
-            pts.append((0.5 + who.face_w * c, HEAD_Y + who.face_h * s))
-        else:
-            jowl = 0.03 * who.sag * math.exp(-(((s - 0.7) / 0.18) ** 2))
-            sq = math.copysign(abs(c) ** (1 - 0.25 * who.jaw), c)
-            pts.append((0.5 + who.face_w * sq * (1 - k * s * s + jowl), HEAD_Y + low_h * s))
-    return pts
+    jowl = 0.03 * who.sag * math.exp(-(((s - 0.7) / 0.18) ** 2))
+    sq = math.copysign(abs(c) ** (1 - 0.25 * who.jaw), c)
+    return (0.5 + who.face_w * sq * (1 - k * s * s + jowl), HEAD_Y + low_h * s)
+
+
+def head_outline(who: Identity, drop: float, n: int = 44) -> list[Point]:
+    """Return the head's outline as `n` points, the chin lowered by `drop`."""
+    return [head_point(who, drop, 2 * math.pi * i / n) for i in range(n)]
 
 
 def _hair_cap(who: Identity) -> list[Point]:
@@ -124,7 +132,7 @@ def _ears(c: Canvas, who: Identity) -> None:
 
 
 def render(who: Identity, aus: Mapping[str, float], size: int,
-           jitter: Jitter = Jitter()) -> Image.Image:
+           jitter: Jitter = NO_JITTER) -> Image.Image:
     """Return a `size` x `size` RGB photo of `who` making the expression `aus` (AU -> [0, 1])."""
     scaled = {k: v * jitter.intensity for k, v in aus.items()}
     a = ft.Actions(scaled)
@@ -132,8 +140,7 @@ def render(who: Identity, aus: Mapping[str, float], size: int,
     hair = who.hair
     _hair_back(c, who, shade(hair, 0.85))
     _body(c, who)
-    jaw_drop = who.mouth_w * (0.80 * a["AU26"] + 0.16 * a["AU25"])
-    head = head_outline(who, jaw_drop)
+    head = head_outline(who, jaw_drop(who, a))
     _ears(c, who)
     c.polygon(head, who.skin)
 

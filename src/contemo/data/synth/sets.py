@@ -27,6 +27,7 @@ from contemo import __version__
 from contemo.data.affectnet import COLUMNS, IMAGE_FOLDER
 from contemo.data.synth.actions import AU_NAMES, blend, prototype, scaled
 from contemo.data.synth.identity import AGE_GROUPS, GENDERS, Identity, faces_roster, sample_identity
+from contemo.data.synth.landmarks import as_affectnet, landmarks
 from contemo.data.synth.render import Jitter, render, sample_jitter
 from contemo.emotions import AFFECTNET_CLASSES, EMOTIONS, FACES_LETTER, va_anchor
 from contemo.errors import ContemoError
@@ -176,7 +177,8 @@ def faces_jobs(out: Path, people: int, size: int, seed: int) -> tuple[list[Job],
                 aus = prototype(emotion)
                 row = {"file": name, "person": f"{person:03d}", "age_group": age,
                        "gender": gender, "emotion": emotion, "picture_set": pset,
-                       **_au_row(scaled(aus, jitter.intensity)), **jitter.row()}
+                       **_au_row(scaled(aus, jitter.intensity)), **jitter.row(),
+                       "landmarks": as_affectnet(landmarks(who, aus, size, jitter))}
                 jobs.append(Job(out / name, who, aus, size, jitter, row))
     return jobs, identities
 
@@ -251,16 +253,18 @@ def continuous_jobs(out: Path, count: int, size: int, seed: int) -> list[Job]:
                "valence": round(valence, 6), "arousal": round(arousal, 6),
                "intensity": round(intensity, 6),
                **{f"w_{c}": round(weights.get(c, 0.0), 6) for c in AFFECTNET_CLASSES},
-               **_au_row(aus), **who.row(), **jitter.row()}
+               **_au_row(aus), **who.row(), **jitter.row(),
+               "landmarks": as_affectnet(landmarks(who, aus, size, jitter))}
         jobs.append(Job(out / IMAGE_FOLDER / rel, who, aus, size, jitter, row))
     return jobs
 
 
 def manifest_rows(jobs: list[Job], size: int) -> Iterator[dict[str, object]]:
-    """Yield the AffectNet manifest rows (real column names); the face box is the whole image."""
+    """Yield the AffectNet manifest rows (real column names): whole-image box, 68 landmarks."""
     for job in jobs:
         r = job.row
-        values = (r["file"], 0, 0, size, size, "", r["expression"], r["valence"], r["arousal"])
+        values = (r["file"], 0, 0, size, size, r["landmarks"], r["expression"], r["valence"],
+                  r["arousal"])
         yield dict(zip(COLUMNS, values))
 
 

@@ -230,6 +230,9 @@ def draw_mouth(c: Canvas, who: Identity, a: Actions) -> None:
 
         c.masked(ui + li[::-1], MOUTH_INSIDE, paint)
     c.line(ui, shade(who.lip, 0.55), 0.004)
+    lo = lips["lower_out"]
+    c.line([((p[0] + q[0]) / 2, (p[1] + 2 * q[1]) / 3) for p, q in zip(li[4:9], lo[4:9])],
+           shade(who.lip, 1.18), 0.004)  # sheen on the lower lip
     for s in (-1, 1):
         a14 = a.side(14, s)
         if a14 > 0.05:

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from contemo.data.synth import features as ft
-from contemo.data.synth.canvas import Canvas, Point, bezier, shade
+from contemo.data.synth.canvas import Canvas, Point, bezier, mix, shade
 from contemo.data.synth.identity import Identity
 
 BACKGROUND = (202, 203, 205)  # FACES-like plain light grey
@@ -109,9 +109,26 @@ def _hair_back(c: Canvas, who: Identity, color) -> None:
         c.ellipse(0.5, HEAD_Y - h - 0.035, 0.075, 0.06, color)
 
 
+def _hair_front(c: Canvas, who: Identity, light: float) -> None:
+    """Draw the front hair with a softly darker rim and a sheen where the light falls."""
+    cap = _hair_cap(who)
+    c.polygon(cap, who.hair)
+    layer = c.soft_layer()
+    layer.polygon(cap, 120)
+    inner = [(0.5 + 0.02 * light + (x - 0.5) * 0.8, HEAD_Y - who.face_h * 0.7
+              + (y - HEAD_Y + who.face_h * 0.7) * 0.75) for x, y in cap]
+    layer.polygon(inner, 0)
+    c.apply(layer, shade(who.hair, 0.62), radius=0.02, clip=cap)
+    top = HEAD_Y - who.face_h - who.hair_volume
+    sheen = bezier((0.5 - 0.5 * who.face_w + 0.03 * light, top + 0.045),
+                   (0.5 - 0.1 * who.face_w + 0.03 * light, top + 0.022),
+                   (0.5 + 0.3 * who.face_w + 0.03 * light, top + 0.03), 7)
+    c.line(sheen, mix(who.hair, (255, 255, 255), 0.22), 0.012)
+
+
 def _body(c: Canvas, who: Identity) -> None:
     """Draw the neck and the grey top (identical shape for everyone)."""
-    neck = shade(who.skin, 0.8)
+    neck = shade(who.skin, 0.74)  # in the chin's shadow
     nw = who.face_w * 0.55
     c.polygon([(0.5 - nw, HEAD_Y + 0.16), (0.5 + nw, HEAD_Y + 0.16),
                (0.5 + nw * 1.08, 0.93), (0.5 - nw * 1.08, 0.93)], neck)
@@ -158,7 +175,7 @@ def render(who: Identity, aus: Mapping[str, float], size: int,
                       int(140 * who.stubble))
     c.apply(layer, shade(who.skin, 0.72), radius=0.03, clip=head)
 
-    c.polygon(_hair_cap(who), hair)
+    _hair_front(c, who, light)
     ft.draw_frown_lines(c, who, a)
     ft.draw_folds(c, who, a)
     for s in (-1, 1):

@@ -26,6 +26,7 @@ class Actions:
 
     def __init__(self, aus: Mapping[str, float]):
         self._a = {k: max(0.0, min(1.0, float(v))) ** RESPONSE_GAMMA for k, v in aus.items()}
+        self.shapes: dict[str, object] = {}  # geometry several parts need, computed once
 
     def __getitem__(self, name: str) -> float:
         return self._a.get(name, 0.0)
@@ -170,6 +171,8 @@ def draw_frown_lines(c: Canvas, who: Identity, a: Actions) -> None:
 
 def mouth_corners(who: Identity, a: Actions) -> dict[int, Point]:
     """Return the two lip corners after AU12/14/15/16/20/23 (and unilateral R12/R14)."""
+    if "corners" in a.shapes:
+        return a.shapes["corners"]
     w = who.mouth_w
     corners = {}
     for s in (-1, 1):
@@ -179,11 +182,19 @@ def mouth_corners(who: Identity, a: Actions) -> dict[int, Point]:
         dy = w * (-0.78 * a12 - 0.18 * a14 + 0.70 * a["AU15"] + 0.12 * a["AU20"]
                   + 0.05 * a["AU16"]) + 0.004 * who.sag
         corners[s] = (0.5 + s * dx, who.mouth_y + dy)
+    a.shapes["corners"] = corners
     return corners
 
 
 def lip_curves(who: Identity, a: Actions) -> dict[str, list[Point]]:
     """Return the mouth's inner and outer lip contours, left corner to right, as point lists."""
+    if "lips" not in a.shapes:
+        a.shapes["lips"] = _lip_curves(who, a)
+    return a.shapes["lips"]
+
+
+def _lip_curves(who: Identity, a: Actions) -> dict[str, list[Point]]:
+    """Return the lip contours (uncached)."""
     w = who.mouth_w
     corners = mouth_corners(who, a)
     a12 = 0.5 * (a.side(12, -1) + a.side(12, 1))

@@ -43,8 +43,8 @@ def brow_points(who: Identity, a: Actions, side: int) -> tuple[Point, Point, Poi
     base = who.eye_y - who.brow_gap
     a1, a2, a4, a9 = a["AU1"], a["AU2"], a["AU4"], a["AU9"]
     # AU4 pulls the brows down and together; with AU1 the inner ends still rise (sad/fear).
-    inner_dy = -0.045 * a1 + 0.036 * a4 * (1 - 0.75 * a1) + 0.012 * a9
-    mid_dy = -0.026 * a1 - 0.028 * a2 + 0.022 * a4 + 0.006 * a9
+    inner_dy = -0.045 * a1 + 0.044 * a4 * (1 - 0.8 * a1) + 0.012 * a9
+    mid_dy = -0.026 * a1 - 0.028 * a2 + 0.028 * a4 + 0.006 * a9
     outer_dy = -0.040 * a2 + 0.012 * a4 + 0.016 * a1 * (1 - a2)
     pull = 0.016 * a4 + 0.004 * a9
     inner = (0.5 + s * (who.eye_dx - who.eye_w * 0.95 - pull), base + 0.004 + inner_dy)
@@ -57,7 +57,7 @@ def draw_brow(c: Canvas, who: Identity, a: Actions, side: int) -> None:
     """Draw one brow: a band thick at the inner end, thin at the tail."""
     inner, mid, outer = brow_points(who, a, side)
     centre = bezier(inner, mid, outer, 9)
-    t = who.brow_thick * (1 + 0.15 * a["AU4"])
+    t = who.brow_thick * (1 + 0.3 * a["AU4"])  # a lowered brow bunches up
     top, bottom = [], []
     for i, (x, y) in enumerate(centre):
         w = t * (1.0 - 0.55 * i / (len(centre) - 1))
@@ -163,8 +163,8 @@ def draw_frown_lines(c: Canvas, who: Identity, a: Actions) -> None:
                           7), col, 0.0035)
     glabella = max(a4, 0.3 * who.wrinkles * (a4 > 0))
     if glabella > 0.05:
-        col = shade(who.skin, 1 - 0.35 * glabella)
-        y = who.eye_y - who.brow_gap + 0.036 * a4 * (1 - 0.75 * a1)
+        col = shade(who.skin, 1 - 0.45 * glabella)
+        y = who.eye_y - who.brow_gap + 0.044 * a4 * (1 - 0.8 * a1)
         for s in (-1, 1):
             c.line([(0.5 + s * 0.010, y - 0.020), (0.5 + s * 0.007, y + 0.012)], col, 0.004)
 
@@ -177,7 +177,7 @@ def mouth_corners(who: Identity, a: Actions) -> dict[int, Point]:
     corners = {}
     for s in (-1, 1):
         a12, a14 = a.side(12, s), a.side(14, s)
-        dx = w * (1 + 0.34 * a12 + 0.32 * a["AU20"] - 0.10 * a14 - 0.16 * a["AU23"]
+        dx = w * (1 + 0.34 * a12 + 0.32 * a["AU20"] - 0.10 * a14 - 0.22 * a["AU23"]
                   + 0.06 * a["AU16"])
         dy = w * (-0.78 * a12 - 0.18 * a14 + 0.70 * a["AU15"] + 0.12 * a["AU20"]
                   + 0.05 * a["AU16"]) + 0.004 * who.sag
@@ -201,7 +201,7 @@ def _lip_curves(who: Identity, a: Actions) -> dict[str, list[Point]]:
     raise_up = w * (0.22 * a["AU10"] + 0.30 * a["AU9"] + 0.05 * a12)
     gap = w * (0.80 * a["AU26"] + 0.16 * a["AU25"] + 0.55 * a12 + 0.34 * a["AU16"]
                + 0.10 * a["AU20"])
-    thin = max(0.25, 1 - 0.6 * a["AU23"] - 0.3 * a["AU20"] - 0.15 * a12)
+    thin = max(0.2, 1 - 0.7 * a["AU23"] - 0.3 * a["AU20"] - 0.15 * a12)
     square = 2 + 2.5 * a["AU16"] + 1.5 * a["AU20"] + 1.0 * a["AU9"]
     (lx, ly), (rx, ry) = corners[-1], corners[1]
     n = 13
@@ -240,7 +240,11 @@ def draw_mouth(c: Canvas, who: Identity, a: Actions) -> None:
                              fill=shade(TEETH, 0.92))
 
         c.masked(ui + li[::-1], MOUTH_INSIDE, paint)
-    c.line(ui, shade(who.lip, 0.55), 0.004)
+    c.line(ui, shade(who.lip, 0.55 - 0.2 * a["AU23"]), 0.004 + 0.003 * a["AU23"])
+    if a["AU23"] > 0.05:  # pressed lips bunch the chin below them
+        y = max(p[1] for p in lips["lower_out"]) + 0.012
+        c.line(bezier((0.5 - 0.6 * who.mouth_w, y + 0.004), (0.5, y), (0.5 + 0.6 * who.mouth_w,
+                      y + 0.004), 5), shade(who.skin, 1 - 0.3 * a["AU23"]), 0.004)
     lo = lips["lower_out"]
     c.line([((p[0] + q[0]) / 2, (p[1] + 2 * q[1]) / 3) for p, q in zip(li[4:9], lo[4:9])],
            shade(who.lip, 1.18), 0.004)  # sheen on the lower lip

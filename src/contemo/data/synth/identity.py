@@ -115,7 +115,9 @@ def sample_identity(rng: np.random.Generator, age_group: str, gender: str) -> Id
     hair = _palette(_HAIR, float(rng.uniform()) ** 1.3)
     grey = {"y": 0.0, "m": u(0.0, 0.45), "o": u(0.55, 1.0)}[age_group]
     hair_now = hair + grey * (_GREY - hair)
-    brow = hair + 0.6 * grey * (_GREY - hair)
+    brow = (hair + 0.6 * grey * (_GREY - hair)) * 0.85
+    # Brows stay clearly darker than the skin (as they are in photos), whatever the hair.
+    brow = brow * min(1.0, 0.55 * float(skin.mean()) / max(1.0, float(brow.mean())))
     if male:
         style = "receding" if rng.uniform() < {"y": 0.05, "m": 0.3, "o": 0.55}[age_group] \
             else "short"
@@ -128,7 +130,7 @@ def sample_identity(rng: np.random.Generator, age_group: str, gender: str) -> Id
         face_w=face_w, face_h=u(0.292, 0.31) + (0.008 if male else 0.0),
         jaw=float(np.clip(u(0.15, 0.55) + (0.3 if male else 0.0), 0, 1)),
         chin=u(0.0, 1.0),
-        skin=_rgb(skin), lip=_rgb(lip_base), hair=_rgb(hair_now), brow_color=_rgb(brow * 0.85),
+        skin=_rgb(skin), lip=_rgb(lip_base), hair=_rgb(hair_now), brow_color=_rgb(brow),
         iris=_rgb(_IRIS[int(rng.integers(len(_IRIS)))] * u(0.85, 1.1)),
         hair_style=style,
         hairline=u(0.06, 0.14) if style == "receding" else u(0.26, 0.34),

@@ -19,7 +19,7 @@ import numpy as np
 from harness import print_table, write_result
 
 from contemo.data.synth import make_faces_set, prototype, render, sample_identity, sample_jitter
-from contemo.data.synth.sets import JPEG
+from contemo.data.synth.writing import JPEG
 from contemo.emotions import EMOTIONS
 
 

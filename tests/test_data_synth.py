@@ -28,6 +28,7 @@ from contemo.data.synth import (
     render,
     sample_identity,
     sets,
+    writing,
 )
 from contemo.data.synth.landmarks import landmarks
 from contemo.emotions import AFFECTNET_CLASSES, EMOTIONS, FACES_LETTER, VA_ANCHORS
@@ -68,6 +69,12 @@ def test_worker_processes_write_the_same_bytes(tmp_path, continuous):
     assert _files(pooled) == _files(continuous)
 
 
+def test_continuous_set_written_in_chunks_is_the_same(tmp_path, continuous, monkeypatch):
+    monkeypatch.setattr(sets, "CHUNK", 7)  # big sets stream through in chunks
+    chunked = make_continuous_set(tmp_path / "chunked", 60, size=24, seed=2)
+    assert _files(chunked) == _files(continuous)
+
+
 def test_faces_names_counts_and_scan(faces):
     result = scan(faces, "faces")
     assert not result.problems and len(result.records) == 3 * 6 * 2
@@ -76,9 +83,9 @@ def test_faces_names_counts_and_scan(faces):
     assert {n.split("_")[3] for n in jpgs} == set(FACES_LETTER.values())
     assert {n[-5] for n in jpgs} == {"a", "b"}
     assert Counter(r.meta["person"] for r in result.records) == {"001": 12, "002": 12, "003": 12}
-    for name in ("synth.json", "ground_truth.csv", "identities.csv", sets.FACES_SHEET):
+    for name in ("synth.json", "ground_truth.csv", "identities.csv", writing.FACES_SHEET):
         assert (faces / name).is_file(), name
-    with Image.open(faces / sets.FACES_SHEET) as sheet:  # 3 rows of people, 6 emotion columns
+    with Image.open(faces / writing.FACES_SHEET) as sheet:  # 3 rows of people, 6 emotion columns
         assert sheet.width > 6 * 64 and sheet.height > 3 * 64
 
 
@@ -99,7 +106,7 @@ def test_identity_is_fixed_per_person_and_photos_differ(tmp_path):
         by_person.setdefault(str(job.row["person"]), set()).add(job.who)
     assert len(identities) == 4 and all(len(w) == 1 for w in by_person.values())
     assert len({next(iter(w)) for w in by_person.values()}) == 4
-    a, b = (np.asarray(Image.open(io.BytesIO(sets._encode(j))), dtype=float)
+    a, b = (np.asarray(Image.open(io.BytesIO(writing.encode(j))), dtype=float)
             for j in jobs[:2])  # person 1, neutral, picture sets a and b
     assert jobs[0].row["picture_set"] == "a" and jobs[1].row["picture_set"] == "b"
     assert 0.2 < np.abs(a - b).mean() < 25  # two photos: not identical, still the same pose
@@ -129,9 +136,9 @@ def test_au_table_uses_emotion_names_and_emfacs_prototypes():
 
 
 def test_continuous_manifest_columns_ranges_and_va_is_anchor_blend(continuous):
-    manifest = _rows(continuous / sets.MANIFEST)
+    manifest = _rows(continuous / writing.MANIFEST)
     assert tuple(manifest[0]) == COLUMNS and len(manifest) == 60
-    truth = {r["file"]: r for r in _rows(continuous / sets.GROUND_TRUTH)}
+    truth = {r["file"]: r for r in _rows(continuous / writing.GROUND_TRUTH)}
     classes = Counter()
     for row in manifest:
         gt = truth[row["subDirectory_filePath"]]

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    from contemo.data.synth import sets
+    from contemo.data.synth import sets, writing
     from contemo.errors import ContemoError
 
     if args.continuous is not None and args.people is not None:
@@ -54,20 +54,20 @@ def run(args: argparse.Namespace) -> int:
     if args.continuous is not None:
         out = sets.make_continuous_set(args.out, args.continuous, args.size, args.seed,
                                        workers=args.workers, force=args.force, progress=progress)
-        images, layout, sheet = args.continuous, "affectnet", out / sets.CONTINUOUS_SHEET
+        images, layout, sheet = args.continuous, "affectnet", out / writing.CONTINUOUS_SHEET
         what = f"{images} expression blends"
     else:
         people = 171 if args.people is None else args.people
         out = sets.make_faces_set(args.out, people, args.size, args.seed, workers=args.workers,
                                   force=args.force, progress=progress)
-        images, layout, sheet = people * 12, "faces", out / sets.FACES_SHEET
+        images, layout, sheet = people * 12, "faces", out / writing.FACES_SHEET
         what = f"{images} images ({people} people x 6 emotions x 2 picture sets)"
     seconds = time.perf_counter() - start
     if args.sheet:
         _save_sheet(Path(args.sheet).expanduser(), out, sheet, args.continuous is None)
     print(f"wrote {what} at {args.size} px to {out} in {seconds:.1f} s "
           f"({images / max(seconds, 1e-9):.0f} images/s)")
-    print(f"contact sheet: {sheet}   ground truth: {out / sets.GROUND_TRUTH}")
+    print(f"contact sheet: {sheet}   ground truth: {out / writing.GROUND_TRUTH}")
     print(f"check it: contemo data check {out} --layout {layout}")
     return 0
 

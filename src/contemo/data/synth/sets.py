@@ -9,15 +9,9 @@ intensities, jitter, blend weights) and a contact sheet.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
-import os
-import shutil
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,136 +20,32 @@ from PIL import Image
 from contemo import __version__
 from contemo.data.affectnet import COLUMNS, IMAGE_FOLDER
 from contemo.data.synth.actions import AU_NAMES, blend, prototype, scaled
-from contemo.data.synth.identity import AGE_GROUPS, GENDERS, Identity, faces_roster, sample_identity
+from contemo.data.synth.identity import AGE_GROUPS, GENDERS, faces_roster, sample_identity
 from contemo.data.synth.landmarks import as_affectnet, landmarks
-from contemo.data.synth.render import Jitter, render, sample_jitter
+from contemo.data.synth.render import sample_jitter
+from contemo.data.synth.writing import (
+    CONTINUOUS_SHEET,
+    FACES_SHEET,
+    GROUND_TRUTH,
+    IDENTITIES,
+    MANIFEST,
+    SET_JSON,
+    CsvStream,
+    ImageWriter,
+    Job,
+    check_options,
+    prepare_folder,
+    write_csv,
+)
 from contemo.emotions import AFFECTNET_CLASSES, EMOTIONS, FACES_LETTER, va_anchor
-from contemo.errors import ContemoError
 from contemo.fileio import atomic_write, atomic_write_json
 
 GENERATOR_VERSION = 1  # bump whenever a seed would render different pixels
-SET_JSON = "synth.json"
-GROUND_TRUTH = "ground_truth.csv"
-IDENTITIES = "identities.csv"
-FACES_SHEET = "contact_sheet.gif"  # GIF: the FACES layout reads .png/.jpg, so it is not a "face"
-CONTINUOUS_SHEET = "contact_sheet.png"
-MANIFEST = Path("Manually_Annotated_file_lists") / "training.csv"  # where AffectNet keeps it
 PICTURE_SETS = ("a", "b")
-MIN_SIZE, MAX_SIZE = 16, 1024
 MAX_PEOPLE = 999  # FACES person ids have 3 digits
-JPEG = {"format": "JPEG", "quality": 95, "subsampling": 0}
 STREAM_IDENTITY, STREAM_PHOTO, STREAM_CONTINUOUS = 1, 2, 3
-
-
-@dataclass(frozen=True)
-class Job:
-    """One image to render and write (picklable, so worker processes can take it)."""
-
-    path: Path
-    who: Identity
-    aus: dict[str, float]
-    size: int
-    jitter: Jitter
-    row: dict[str, object] = field(default_factory=dict)
-
-
-def _encode(job: Job) -> bytes:
-    """Return the JPEG bytes of a job's image."""
-    buf = io.BytesIO()
-    render(job.who, job.aus, job.size, job.jitter).save(buf, **JPEG)
-    return buf.getvalue()
-
-
-def _write(job: Job) -> None:
-    """Render and write one image; a hidden temp name then a rename, so no half JPEG is seen."""
-    tmp = job.path.with_name(f".{job.path.name}.tmp")
-    tmp.write_bytes(_encode(job))
-    os.replace(tmp, job.path)
-
-
-def check_options(count: int, size: int, seed: int, workers: int, what: str = "--people",
-                  most: int | None = None) -> None:
-    """Raise a one-line ContemoError for a count, size, seed or worker number contemo cannot use."""
-    if count < 1:
-        raise ContemoError(f"{what} must be at least 1, got {count}")
-    if most is not None and count > most:
-        raise ContemoError(f"{what} must be at most {most} (FACES ids have 3 digits), got {count}")
-    if not MIN_SIZE <= size <= MAX_SIZE:
-        raise ContemoError(f"--size must be between {MIN_SIZE} and {MAX_SIZE} pixels, got {size}")
-    if seed < 0:
-        raise ContemoError(f"--seed must be 0 or more, got {seed}")
-    if workers < 0:
-        raise ContemoError(f"--workers must be 0 (all cores) or more, got {workers}")
-
-
-def prepare_folder(out: str | Path, force: bool) -> Path:
-    """Return the output folder, created; a non-empty one is refused unless `force`.
-
-    With `force`, an earlier synthetic set there (recognised by its synth.json) is
-    removed first, so no stale image of a bigger set survives; other files stay.
-    """
-    out = Path(out).expanduser()
-    if out.exists() and not out.is_dir():
-        raise ContemoError(f"{out}: --out is a file, expected a folder")
-    if out.is_dir() and any(out.iterdir()):
-        if not force:
-            raise ContemoError(f"{out}: --out folder is not empty (pass --force to write into it)")
-        if (out / SET_JSON).is_file():
-            _remove_earlier_set(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ContemoError(f"{out}: cannot create the output folder ({err.strerror})") from None
-    if not os.access(out, os.W_OK):
-        raise ContemoError(f"{out}: output folder is not writable")
-    return out
-
-
-def _remove_earlier_set(out: Path) -> None:
-    """Delete the files an earlier `contemo data synth` wrote into `out`."""
-    from contemo.data.faces import NAME
-
-    for path in out.iterdir():
-        if path.is_file() and path.suffix == ".jpg" and NAME.match(path.stem):
-            path.unlink()
-    for name in (SET_JSON, GROUND_TRUTH, IDENTITIES, FACES_SHEET, CONTINUOUS_SHEET):
-        (out / name).unlink(missing_ok=True)
-    for folder in (IMAGE_FOLDER, str(MANIFEST.parent)):
-        shutil.rmtree(out / folder, ignore_errors=True)
-
-
-def run_jobs(jobs: list[Job], workers: int, progress: bool, desc: str) -> None:
-    """Write every job's image, in `workers` processes (0 = one per core), with a progress bar."""
-    from tqdm import tqdm
-
-    workers = workers or os.cpu_count() or 1
-    bar = tqdm(total=len(jobs), desc=desc, unit="img", disable=not progress, leave=False)
-    try:
-        if workers == 1:
-            for job in jobs:
-                _write(job)
-                bar.update()
-        else:
-            with ProcessPoolExecutor(workers) as pool:
-                for _ in pool.map(_write, jobs, chunksize=16):
-                    bar.update()
-    except OSError as err:
-        raise ContemoError(f"{err.filename}: cannot write image ({err.strerror})") from None
-    finally:
-        bar.close()
-
-
-def write_csv(path: Path, rows: Iterable[dict[str, object]]) -> Path:
-    """Return `path` after writing dict rows (columns from the first row) atomically."""
-    rows = list(rows)
-
-    def fill(tmp: Path) -> None:
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-
-    return atomic_write(path, fill)
+CHUNK = 2000  # continuous sets are generated and written this many images at a time
+SHEET_IMAGES = 40
 
 
 def _au_row(aus: dict[str, float]) -> dict[str, float]:
@@ -194,7 +84,8 @@ def make_faces_set(out: str | Path, people: int = 171, size: int = 128, seed: in
     check_options(people, size, seed, workers, "--people", MAX_PEOPLE)
     out = prepare_folder(out, force)
     jobs, identities = faces_jobs(out, people, size, seed)
-    run_jobs(jobs, workers, progress, "synth faces")
+    with ImageWriter(len(jobs), workers, progress, "synth faces") as writer:
+        writer.write(jobs)
     write_csv(out / GROUND_TRUTH, (j.row for j in jobs))
     write_csv(out / IDENTITIES, identities)
     from contemo.data.synth.sheet import faces_sheet
@@ -235,10 +126,10 @@ def blend_va(weights: dict[str, float]) -> tuple[float, float]:
     return float(v), float(a)
 
 
-def continuous_jobs(out: Path, count: int, size: int, seed: int) -> list[Job]:
-    """Return the continuous set's jobs: a random person and blend per image, rows filled in."""
+def continuous_jobs(out: Path, indices: Iterable[int], size: int, seed: int) -> list[Job]:
+    """Return the continuous set's jobs for image `indices`: a random person and blend each."""
     jobs = []
-    for i in range(count):
+    for i in indices:
         rng = np.random.default_rng([seed, STREAM_CONTINUOUS, i])
         age, gender = AGE_GROUPS[int(rng.integers(3))], GENDERS[int(rng.integers(2))]
         who = sample_identity(rng, age, gender)
@@ -279,20 +170,26 @@ def make_continuous_set(out: str | Path, count: int, size: int = 128, seed: int 
     """
     check_options(count, size, seed, workers, "--continuous")
     out = prepare_folder(out, force)
-    jobs = continuous_jobs(out, count, size, seed)
-    for folder in sorted({j.path.parent for j in jobs}):
-        folder.mkdir(parents=True, exist_ok=True)
-    run_jobs(jobs, workers, progress, "synth continuous")
-    write_csv(out / MANIFEST, manifest_rows(jobs, size))
-    write_csv(out / GROUND_TRUTH, (j.row for j in jobs))
+    classes: Counter = Counter()
+    first: list[Job] = []
+    with ImageWriter(count, workers, progress, "synth continuous") as writer, \
+            CsvStream(out / MANIFEST) as manifest, CsvStream(out / GROUND_TRUTH) as truth:
+        for start in range(0, count, CHUNK):
+            jobs = continuous_jobs(out, range(start, min(count, start + CHUNK)), size, seed)
+            for folder in sorted({j.path.parent for j in jobs}):
+                folder.mkdir(parents=True, exist_ok=True)
+            writer.write(jobs)
+            manifest.write(manifest_rows(jobs, size))
+            truth.write(j.row for j in jobs)
+            classes.update(str(j.row["class"]) for j in jobs)
+            first += jobs[:SHEET_IMAGES - len(first)]
     from contemo.data.synth.sheet import continuous_sheet
 
     atomic_write(out / CONTINUOUS_SHEET,
-                 lambda tmp: continuous_sheet(out, jobs[:40]).save(tmp, format="PNG"))
-    counts = {"class": dict(sorted(Counter(str(j.row["class"]) for j in jobs).items()))}
-    _write_info(out, "continuous", seed, size, len(jobs),
-                counts=counts, layout="affectnet", manifest=str(MANIFEST),
-                contact_sheet=CONTINUOUS_SHEET)
+                 lambda tmp: continuous_sheet(out, first).save(tmp, format="PNG"))
+    _write_info(out, "continuous", seed, size, count, counts={"class": dict(sorted(
+        classes.items()))}, layout="affectnet", manifest=str(MANIFEST),
+        contact_sheet=CONTINUOUS_SHEET)
     return out
 
 

@@ -165,11 +165,16 @@ def test_pure_emotion_va_scales_towards_neutral():
     assert sets.blend_va({"neutral": 1.0}) == (0.0, 0.0)
 
 
-def test_force_replaces_an_earlier_set(tmp_path, faces):
+def test_force_replaces_an_earlier_set(tmp_path):
     out = make_faces_set(tmp_path / "f", people=3, size=16, seed=0)
     (out / "notes.txt").write_text("mine")
     make_faces_set(out, people=1, size=16, seed=0, force=True)
     assert len(scan(out, "faces").records) == 12 and (out / "notes.txt").read_text() == "mine"
+    make_continuous_set(out, 5, size=16, seed=0, force=True)  # no FACES image survives
+    assert not list(out.glob("*.jpg")) and len(scan(out, "affectnet").records) == 5
+    make_faces_set(out, people=1, size=16, seed=0, force=True)
+    assert not (out / "Manually_Annotated_Images").exists()
+    assert len(scan(out, "faces").records) == 12
 
 
 def test_emotions_are_distinguishable_by_nearest_centroid(tmp_path):

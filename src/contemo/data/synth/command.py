@@ -1,8 +1,8 @@
 """Render a synthetic face set with known ground truth (FACES layout, or AffectNet-style VA blends).
 
 Default: N people x 6 emotions x 2 picture sets named like FACES
-(NNN_A_G_E_S.jpg), age groups and genders spread as in FACES, for
-`contemo train --layout faces`. With --continuous K: K images of random
+(NNN_A_G_E_S.jpg), age groups and genders spread as in FACES: contemo's
+default training data (`contemo train --data DIR`). With --continuous K: K images of random
 blends of AffectNet's 8 expressions with ground-truth valence/arousal, in the
 AffectNet layout, for `contemo regressor train`. Same seed, same bytes.
 """
@@ -23,13 +23,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command's options."""
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="output folder (must be new or empty unless --force)")
-    parser.add_argument("--people", type=int, default=None,
+    parser.add_argument("--people", type=int, default=None, metavar="N",
                         help="FACES set: number of people, 1-999 (default 171, as in FACES)")
     parser.add_argument("--continuous", type=int, default=None, metavar="K",
                         help="write K random expression blends with valence/arousal instead")
-    parser.add_argument("--size", type=int, default=128, help="image side in pixels (16-1024)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--workers", type=int, default=1,
+    parser.add_argument("--size", type=int, default=128, metavar="S",
+                        help="image side in pixels, 16-1024 (default 128)")
+    parser.add_argument("--seed", type=int, default=0, metavar="K", help="random seed (default 0)")
+    parser.add_argument("--workers", type=int, default=1, metavar="W",
                         help="worker processes (0 = one per core; default 1)")
     parser.add_argument("--force", action="store_true",
                         help="write into a non-empty folder (an earlier synthetic set there "

@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
@@ -30,7 +29,7 @@ from contemo import __version__
 from contemo.emotions import EMOTIONS, label_va, mix, parse_label, validate_label
 from contemo.interpolation import sectors, va_to_label
 from contemo.serve.faces import FaceRenderer, Rendered, png_filename
-from contemo.serve.http import MAX_BODY_BYTES, BodyLimit, install_error_handlers
+from contemo.serve.http import MAX_BODY_BYTES, STATIC, BodyLimit, install_error_handlers
 from contemo.serve.schemas import (
     MAX_SEED,
     BatchRequest,
@@ -42,7 +41,6 @@ from contemo.serve.schemas import (
     Limits,
 )
 
-STATIC = Path(__file__).resolve().parent / "static"
 PNG_OR_JSON = {"model": Face, "content": {"image/png": {}},
                "description": "The PNG (format=png) or a Face as JSON (format=json)."}
 

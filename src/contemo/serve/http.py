@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -24,6 +25,7 @@ from contemo.errors import ContemoError
 log = logging.getLogger("contemo.serve")
 
 MAX_BODY_BYTES = 64 * 1024  # the largest legal request (a full batch) is a few KiB
+STATIC = Path(__file__).resolve().parent / "static"  # pages, scripts, styles of both apps
 
 
 def error_json(status: int, message: str, **extra: Any) -> JSONResponse:

@@ -23,6 +23,7 @@ from fastapi import FastAPI, Query
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from pydantic import ValidationError
 
 from contemo import __version__
@@ -93,7 +94,7 @@ def png_response(r: Rendered, face: Face) -> Response:
 
 def create_app(renderer: FaceRenderer, meta: dict[str, Any], checkpoint: str) -> FastAPI:
     """Return the explorer + API app serving `renderer`'s generator."""
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs served from the package, not a CDN: works offline
         title="contemo explorer API", version=__version__,
         description="Generate faces whose emotion is set by a label vector, a two-emotion "
                     "blend or a valence-arousal point (Russell's circumplex). The seed fixes "

@@ -19,6 +19,7 @@ from typing import Annotated, Literal
 from fastapi import Depends, FastAPI, Header, HTTPException, Path, Request
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from contemo import __version__
@@ -82,9 +83,10 @@ class Session(BaseModel):
 def create_study_app(study: Study, store: AnswerStore, max_participants: int | None = None
                      ) -> FastAPI:
     """Return the study server app for a loaded study and its answer store."""
-    app = FastAPI(title=f"contemo study: {study.title}", version=__version__,
-                  description="The user study of the paper's §4.2: Likert ratings of six "
-                              "emotions per image.")
+    app = FastAPIOffline(  # /docs served from the package, not a CDN: works offline
+        title=f"contemo study: {study.title}", version=__version__,
+        description="The user study of the paper's §4.2: Likert ratings of six emotions per "
+                    "image.")
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     install_error_handlers(app)
     images = study.by_id

@@ -20,11 +20,19 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-dev-shm-usage", "--disable-extensions", "--no-first-run"]
 
 
-def tiny_checkpoint(folder: Path, preset: str = "tiny", seed: int = 0) -> Path:
-    """Write a randomly initialised generator release folder; return it."""
+def tiny_checkpoint(folder: Path, preset: str = "tiny", seed: int = 0, gain: float = 1.0) -> Path:
+    """Write a randomly initialised generator release folder; return it.
+
+    At DCGAN's init the output is a flat grey; `gain` scales the transposed-conv weights
+    so that pages show visible, label-dependent pictures (for screenshots and pixel checks).
+    """
     torch.manual_seed(seed)
-    return save_pretrained(Generator(MODEL_PRESETS[preset]).eval(), folder,
-                           training={"note": "random weights for tests"})
+    generator = Generator(MODEL_PRESETS[preset]).eval()
+    with torch.no_grad():
+        for module in generator.net:
+            if isinstance(module, torch.nn.ConvTranspose2d):
+                module.weight.mul_(gain)
+    return save_pretrained(generator, folder, training={"note": "random weights for tests"})
 
 
 def free_port() -> int:

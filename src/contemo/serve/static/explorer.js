@@ -206,11 +206,13 @@ function buildSliders() {
   for (const [i, name] of state.info.emotions.entries()) {
     const label = document.createElement("label");
     label.htmlFor = `s-${name}`;
-    label.textContent = name;
+    const swatch = document.createElement("span");
+    swatch.className = "swatch";
+    swatch.style.background = COLORS[name] || "#333";
+    label.append(swatch, name);
     const input = document.createElement("input");
     Object.assign(input, { type: "range", min: 0, max: 1000, step: 1, value: 0, id: `s-${name}` });
     input.setAttribute("aria-label", `${name} weight`);
-    input.style.accentColor = COLORS[name] || "";
     const out = document.createElement("output");
     out.id = `o-${name}`;
     out.htmlFor = input.id;

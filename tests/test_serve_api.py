@@ -204,3 +204,25 @@ def test_missing_checkpoint_is_one_line(tmp_path):
 
     with pytest.raises(ContemoError, match="checkpoint folder not found"):
         build(str(tmp_path / "nope"))
+
+
+def test_pages_load_nothing_from_the_internet():
+    from contemo.serve.http import STATIC
+
+    files = sorted(STATIC.iterdir())
+    assert {"index.html", "explorer.js", "style.css", "study.html", "study.js"} <= {
+        f.name for f in files}
+    for f in files:
+        text = f.read_text().replace("http://www.w3.org/2000/svg", "")
+        assert "http://" not in text and "https://" not in text and "@import" not in text, f
+
+
+def test_cli_lists_serve_and_study_commands():
+    from contemo.cli import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(["serve", "--port", "8123"])
+    assert args.port == 8123 and args.host == "127.0.0.1" and args.checkpoint is None
+    for words in (["study", "create", "--data", "d", "--out", "o"], ["study", "serve", "s"],
+                  ["study", "export", "s"], ["study", "analyze", "s"]):
+        assert callable(parser.parse_args(words)._run)

@@ -89,10 +89,10 @@ function padPoint(event) {
   const pt = pad.createSVGPoint();
   pt.x = event.clientX; pt.y = event.clientY;
   const p = pt.matrixTransform(pad.getScreenCTM().inverse());
-  return clampToDisc(p.x, -p.y);
+  return clampToPad(p.x, -p.y);
 }
 
-function clampToDisc(v, a) {
+function clampToPad(v, a) {
   v = Math.max(-1, Math.min(1, v)); a = Math.max(-1, Math.min(1, a));
   return [Math.round(v * 1000) / 1000, Math.round(a * 1000) / 1000];
 }
@@ -115,7 +115,7 @@ function onPadKey(event) {
   if (event.key in moves) {
     event.preventDefault();
     const [dv, da] = moves[event.key];
-    setVA(...clampToDisc(state.va[0] + dv, state.va[1] + da));
+    setVA(...clampToPad(state.va[0] + dv, state.va[1] + da));
   } else if (event.key === "Enter" || event.key === " ") {
     event.preventDefault();
     addWaypoint(state.va.slice());
@@ -303,7 +303,7 @@ function samplePath(points, frames) {
     const seg = lengths[k] - lengths[k - 1];
     const t = seg > 0 ? (d - lengths[k - 1]) / seg : 0;
     const [v0, a0] = points[k - 1]; const [v1, a1] = points[k];
-    out.push(clampToDisc(v0 + t * (v1 - v0), a0 + t * (a1 - a0)));
+    out.push(clampToPad(v0 + t * (v1 - v0), a0 + t * (a1 - a0)));
   }
   return out;
 }

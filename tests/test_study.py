@@ -122,6 +122,14 @@ def test_create_refuses_a_used_folder_and_bad_counts(tmp_path, faces_root, check
                      StudyPlan(real_per_emotion=0, generated_per_emotion=0))
 
 
+def test_a_failed_create_leaves_nothing_behind(tmp_path, checkpoint):
+    root = make_faces(tmp_path / "faces", people=1)
+    (root / "person1" / "001_m_f_h_a.jpg").write_bytes(b"not a jpeg")
+    with pytest.raises(ContemoError, match="001_m_f_h_a.jpg"):
+        create_study(tmp_path / "st", root, "faces", str(checkpoint), PLAN)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["faces"]
+
+
 def test_order_is_a_per_participant_permutation(built):
     study, _ = built
     ids = sorted(im.id for im in study.images)

@@ -9,8 +9,10 @@ generated images; the notes say so, and `analyze` reports it.
 
 from __future__ import annotations
 
+import os
 import random
 import secrets
+import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -69,14 +71,11 @@ def pick_real(records: list[FaceRecord], count: int, rng: random.Random) -> list
 def create_study(out: str | Path, data_root: str | Path, layout: str, checkpoint: str | None,
                  plan: StudyPlan, *, skip_bad: bool = False) -> tuple[Study, str]:
     """Return (the new study, its admin token) after writing the study folder `out`."""
-    from contemo.generation.pipeline import EmotionPipeline, to_uint8
-    from contemo.models import default_checkpoint
-
-    out = Path(out)
-    if (out / STUDY_FILE).exists():
-        raise ContemoError(f"{out}: already holds a study; choose a new folder")
-    if out.exists() and any(out.iterdir()):
-        raise ContemoError(f"{out}: folder is not empty; choose a new folder")
+    final = Path(out)
+    if (final / STUDY_FILE).exists():
+        raise ContemoError(f"{final}: already holds a study; choose a new folder")
+    if final.exists() and (not final.is_dir() or any(final.iterdir())):
+        raise ContemoError(f"{final}: exists and is not an empty folder; choose a new folder")
     for name, value in (("--real", plan.real_per_emotion), ("--generated",
                                                             plan.generated_per_emotion)):
         if value < 0:
@@ -85,6 +84,27 @@ def create_study(out: str | Path, data_root: str | Path, layout: str, checkpoint
         raise ContemoError("--real and --generated are both 0: the study would have no images")
     if not 32 <= plan.size <= 1024:
         raise ContemoError(f"--size {plan.size}: expected 32-1024 pixels")
+    # Built in a hidden sibling and renamed at the end: a failure (a bad image, Ctrl-C)
+    # leaves no half-made study behind.
+    final.parent.mkdir(parents=True, exist_ok=True)
+    out = final.parent / f".{final.name}.partial-{secrets.token_hex(4)}"
+    try:
+        admin_token = _fill(out, data_root, layout, checkpoint, plan, skip_bad)
+        if final.exists():
+            final.rmdir()
+        os.replace(out, final)
+    finally:
+        if out.exists():
+            shutil.rmtree(out)
+    return load_study(final), admin_token
+
+
+def _fill(out: Path, data_root: str | Path, layout: str, checkpoint: str | None,
+          plan: StudyPlan, skip_bad: bool) -> str:
+    """Return the admin token after writing a whole study (images + study.json) into `out`."""
+    from contemo.generation.pipeline import EmotionPipeline, to_uint8
+    from contemo.models import default_checkpoint
+
     rng = random.Random(plan.seed)
     result = scan(data_root, layout, skip_bad=skip_bad)
     by_emotion: dict[str, list[FaceRecord]] = defaultdict(list)
@@ -145,7 +165,7 @@ def create_study(out: str | Path, data_root: str | Path, layout: str, checkpoint
         "admin_token_sha256": token_hash(admin_token),
         "images": images,
     })
-    return load_study(out), admin_token
+    return admin_token
 
 
 def _write(out: Path, source: str, emotion: str, pixels: np.ndarray, size: int,

@@ -22,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8001, help="port (default 8001)")
     parser.add_argument("--max-participants", type=int, default=1000,
                         help="refuse new participants after this many (default 1000)")
+    parser.add_argument("--access-log", action="store_true",
+                        help="log every request with the participant's IP address (off by "
+                             "default: a study should not collect what it does not need)")
     parser.add_argument("--log-level", default="info",
                         choices=["critical", "error", "warning", "info", "debug"])
 
@@ -45,5 +48,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"study {study.title!r}: {len(study.images)} images, {summary['participants']} "
           f"participants so far ({summary['completed']} completed)")
     print(f"participants open: http://{args.host}:{args.port}/", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
+                access_log=args.access_log)
     return 0

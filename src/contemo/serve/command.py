@@ -31,6 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build(checkpoint: str | None, device: str = "cpu"):
     """Return the explorer app for a checkpoint folder (None: the shipped one)."""
+    from contemo.emotions import one_hot
     from contemo.generation.pipeline import EmotionPipeline
     from contemo.models import default_checkpoint
     from contemo.serve.app import create_app
@@ -38,7 +39,11 @@ def build(checkpoint: str | None, device: str = "cpu"):
 
     folder = str(default_checkpoint() if checkpoint is None else checkpoint)
     pipeline = EmotionPipeline.from_pretrained(folder, device)
-    return create_app(FaceRenderer(pipeline), pipeline.meta, folder)
+    renderer = FaceRenderer(pipeline)
+    # One render at start-up: torch's first call pays one-off costs (kernel selection,
+    # allocator, thread pool) that the first visitor should not wait for.
+    renderer.render(one_hot("neutral")[None], [0])
+    return create_app(renderer, pipeline.meta, folder)
 
 
 def run(args: argparse.Namespace) -> int:

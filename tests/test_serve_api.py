@@ -226,3 +226,18 @@ def test_cli_lists_serve_and_study_commands():
     for words in (["study", "create", "--data", "d", "--out", "o"], ["study", "serve", "s"],
                   ["study", "export", "s"], ["study", "analyze", "s"]):
         assert callable(parser.parse_args(words)._run)
+
+
+def test_serve_command_runs_uvicorn_on_loopback(checkpoint, monkeypatch, capsys):
+    import uvicorn
+
+    from contemo.cli import main
+
+    seen = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
+    assert main(["serve", "--checkpoint", str(checkpoint), "--port", "8123"]) == 0
+    assert (seen["host"], seen["port"]) == ("127.0.0.1", 8123)
+    assert TestClient(seen["app"]).get("/api/info").json()["checkpoint"] == str(checkpoint)
+    assert "http://127.0.0.1:8123/" in capsys.readouterr().out
+    assert main(["serve", "--checkpoint", str(checkpoint), "--port", "0"]) == 2
+    assert "--port 0" in capsys.readouterr().err

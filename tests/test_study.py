@@ -336,3 +336,18 @@ def test_fifty_participants_at_once_store_every_answer_once(tmp_path, faces_root
             for j, e in enumerate(EMOTIONS):
                 want[(token_hash(token), image_id, e)] = 1 + (k + i + j) % 5
     assert stored == want  # every answer, with its value, exactly once
+
+
+def test_study_serve_command(built, tmp_path, monkeypatch, capsys):
+    import uvicorn
+
+    study = load_study(shutil.copytree(built[0].folder, tmp_path / "study"))
+    seen = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
+    assert main(["study", "serve", str(study.folder), "--port", "8124"]) == 0
+    assert (seen["host"], seen["port"], seen["access_log"]) == ("127.0.0.1", 8124, False)
+    assert "18 images, 0 participants" in capsys.readouterr().out
+    assert (study.folder / DB_FILE).is_file()
+    about = TestClient(seen["app"]).get("/api/study").json()
+    assert about["images"] == 18 and about["likert"]["1"] == "strongly agree"
+    assert "real" not in json.dumps(about) and "generated" not in json.dumps(about)

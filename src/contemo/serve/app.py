@@ -27,7 +27,7 @@ from fastapi_offline import FastAPIOffline
 from pydantic import ValidationError
 
 from contemo import __version__
-from contemo.emotions import EMOTIONS, label_va, mix, parse_label, validate_label
+from contemo.emotions import EMOTIONS, VA_ANCHORS, label_va, mix, parse_label, validate_label
 from contemo.interpolation import sectors, va_to_label
 from contemo.serve.faces import FaceRenderer, Rendered, png_filename
 from contemo.serve.http import MAX_BODY_BYTES, STATIC, BodyLimit, install_error_handlers
@@ -48,8 +48,6 @@ PNG_OR_JSON = {"model": Face, "content": {"image/png": {}},
 
 def checkpoint_anchors(meta: dict[str, Any]) -> dict[str, tuple[float, float]]:
     """Return the VA anchors a checkpoint was trained with (theoretical ones if absent)."""
-    from contemo.emotions import VA_ANCHORS
-
     saved = meta.get("va_anchors") or {}
     return {e: tuple(float(x) for x in saved.get(e, VA_ANCHORS[e])) for e in EMOTIONS}
 

@@ -241,3 +241,23 @@ def test_serve_command_runs_uvicorn_on_loopback(checkpoint, monkeypatch, capsys)
     assert "http://127.0.0.1:8123/" in capsys.readouterr().out
     assert main(["serve", "--checkpoint", str(checkpoint), "--port", "0"]) == 2
     assert "--port 0" in capsys.readouterr().err
+
+
+def _shipped() -> bool:
+    from contemo.models import default_checkpoint
+
+    try:
+        default_checkpoint()
+    except Exception:  # noqa: BLE001 - not trained yet
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _shipped(), reason="the shipped checkpoint is not in this tree yet")
+def test_shipped_checkpoint_serves_out_of_the_box():
+    client = TestClient(build(None))
+    info = client.get("/api/info").json()
+    assert info["resolution"] == 64 and info["emotions"] == list(EMOTIONS)
+    r = client.get("/api/face.png", params={"seed": 7, "valence": 0.5, "arousal": 0.3})
+    assert r.status_code == 200 and pixels(r.content).shape == (64, 64, 3)
+    assert pixels(r.content).std() > 10  # a trained face, not a flat image

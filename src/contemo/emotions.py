@@ -11,6 +11,8 @@ Vocabularies
 * ``AFFECTNET_CLASSES`` - AffectNet's 8 expression classes, in the order of its
   ``expression`` codes 0-7 (codes 8-10: none / uncertain / no-face, dropped).
 * ``FACES_CODES`` - the emotion letters in FACES file names (``066_y_m_s_a.jpg``).
+* ``FER2013_CLASSES`` - the 7 output classes of the pretrained judge (a mini-Xception
+  trained on FER2013), in the order of its softmax.
 
 Anchors
 -------
@@ -61,6 +63,21 @@ TO_AFFECTNET: dict[str, str] = {
 }
 FROM_AFFECTNET: dict[str, str | None] = {
     **{a: e for e, a in TO_AFFECTNET.items()}, "surprise": None, "contempt": None,
+}
+
+# FER2013's 7 classes in the order of the judge's softmax (Goodfellow et al. 2013; fer package).
+FER2013_CLASSES: tuple[str, ...] = (
+    "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
+)
+# FER2013 class -> training emotion (surprise has none); FER2013 has no contempt.
+FROM_FER2013: dict[str, str | None] = {
+    "angry": "angry", "disgust": "disgust", "fear": "fear", "happy": "happy",
+    "sad": "sad", "surprise": None, "neutral": "neutral",
+}
+# AffectNet class -> FER2013 class, for scoring the judge on AffectNet-labelled sets.
+FER2013_FROM_AFFECTNET: dict[str, str | None] = {
+    "neutral": "neutral", "happy": "happy", "sad": "sad", "surprise": "surprise",
+    "fear": "fear", "disgust": "disgust", "anger": "angry", "contempt": None,
 }
 
 # Synonyms users type; every lookup goes through `canonical_emotion`.
@@ -116,6 +133,21 @@ def anchor_matrix(anchors: dict[str, tuple[float, float]] | None = None) -> np.n
     """Return a (6, 2) array of VA anchors in EMOTIONS order (theoretical unless given)."""
     src = VA_ANCHORS if anchors is None else anchors
     return np.array([src[e] for e in EMOTIONS], dtype=np.float64)
+
+
+def class_anchors(
+    classes: Sequence[str], anchors: dict[str, tuple[float, float]] | None = None
+) -> np.ndarray:
+    """Return a (len(classes), 2) array of VA anchors for any vocabulary's class names.
+
+    Used to turn a classifier's class probabilities into an expected VA point
+    (sum_k p_k * anchor_k), e.g. the judge's FER2013 classes.
+    """
+    src = VA_ANCHORS if anchors is None else anchors
+    missing = [c for c in classes if c not in src]
+    if missing:
+        raise LabelError(f"no VA anchor for {', '.join(missing)}")
+    return np.array([src[c] for c in classes], dtype=np.float64)
 
 
 def one_hot(name: str) -> np.ndarray:

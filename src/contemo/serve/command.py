@@ -22,7 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1",
                         help="interface to listen on (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    parser.add_argument("--device", default="auto",
+                        help="auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:1, mps")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--log-level", default="info",
@@ -32,13 +33,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def build(checkpoint: str | None, device: str = "cpu"):
     """Return the explorer app for a checkpoint folder (None: the shipped one)."""
     from contemo.emotions import one_hot
-    from contemo.generation.pipeline import EmotionPipeline
+    from contemo.generation.pipeline import EmotionPipeline, resolve_device
     from contemo.models import default_checkpoint
     from contemo.serve.app import create_app
     from contemo.serve.faces import FaceRenderer
 
     folder = str(default_checkpoint() if checkpoint is None else checkpoint)
-    pipeline = EmotionPipeline.from_pretrained(folder, device)
+    pipeline = EmotionPipeline.from_pretrained(folder, resolve_device(device))
     renderer = FaceRenderer(pipeline)
     # One render at start-up: torch's first call pays one-off costs (kernel selection,
     # allocator, thread pool) that the first visitor should not wait for.

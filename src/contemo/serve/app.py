@@ -1,0 +1,170 @@
+"""The explorer app: a valence-arousal pad in the browser and the JSON API behind it.
+
+`create_app(renderer, meta, checkpoint)` builds the FastAPI app; `contemo serve`
+runs it with uvicorn. Endpoints (all documented at /docs):
+
+* ``GET /`` - the explorer page (static files, no CDN, works offline);
+* ``POST /api/generate`` - one face from a label, a blend or a VA point, as PNG or JSON;
+* ``GET /api/face.png`` - the same with query parameters (what the page uses);
+* ``POST /api/batch`` - specs x seeds, bounded, as JSON (path animations, grids);
+* ``GET /api/info`` - checkpoint config, emotions, anchors, resolution, limits;
+* ``GET /healthz`` - liveness.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import FastAPI, Query
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
+from pydantic import ValidationError
+
+from contemo import __version__
+from contemo.emotions import EMOTIONS, VA_ANCHORS, label_va, mix, parse_label, validate_label
+from contemo.generation.command import checkpoint_anchors
+from contemo.interpolation import sectors, va_to_label
+from contemo.serve.faces import FaceRenderer, Rendered, png_filename
+from contemo.serve.http import MAX_BODY_BYTES, STATIC, BodyLimit, install_error_handlers
+from contemo.serve.schemas import (
+    MAX_SEED,
+    BatchRequest,
+    BatchResponse,
+    Face,
+    FaceRequest,
+    FaceSpec,
+    Info,
+    Limits,
+)
+
+PNG_OR_JSON = {"model": Face, "content": {"image/png": {}},
+               "description": "The PNG (format=png) or a Face as JSON (format=json)."}
+
+
+def resolve(spec: FaceSpec, anchors: dict) -> tuple[np.ndarray, dict[str, Any]]:
+    """Return (label vector, facts about how it was chosen) for an emotion spec."""
+    if spec.label is not None:
+        return validate_label(spec.label, "label"), {}
+    if spec.blend is not None:
+        return mix(spec.blend.a, spec.blend.b, spec.blend.weight), {}
+    target = va_to_label(spec.va.valence, spec.va.arousal, anchors)
+    return target.label, {"requested_va": spec.va, "clipped": target.clipped,
+                          "neighbours": list(target.neighbours)}
+
+
+def face_model(r: Rendered, facts: dict[str, Any], anchors: dict) -> Face:
+    """Return the JSON description of a rendered face."""
+    label = [round(float(x), 6) for x in r.label]
+    v, a = label_va(r.label.astype(np.float64), anchors)
+    return Face(seed=r.seed, label=label,
+                label_named={e: x for e, x in zip(EMOTIONS, label) if x > 0},
+                valence=round(float(v), 4), arousal=round(float(a), 4),
+                filename=png_filename(r.seed, r.label, anchors), size=r.size,
+                render_ms=round(r.render_ms, 2), cached=r.cached,
+                image_base64=base64.b64encode(r.png).decode("ascii"), **facts)
+
+
+def png_response(r: Rendered, face: Face) -> Response:
+    """Return the PNG with headers that say what it shows and what it cost."""
+    meta = {"seed": face.seed, "label": face.label, "valence": face.valence,
+            "arousal": face.arousal, "clipped": face.clipped}
+    return Response(r.png, media_type="image/png", headers={
+        "Content-Disposition": f'inline; filename="{face.filename}"',
+        "X-Contemo-Filename": face.filename,
+        "X-Contemo-Face": json.dumps(meta, separators=(",", ":")),
+        "X-Contemo-Render-Ms": f"{r.render_ms:.2f}",
+        "X-Contemo-Cached": "1" if r.cached else "0",
+        "Server-Timing": f"render;dur={r.render_ms:.2f}",
+        "Cache-Control": "no-store",
+    })
+
+
+def create_app(renderer: FaceRenderer, meta: dict[str, Any], checkpoint: str) -> FastAPI:
+    """Return the explorer + API app serving `renderer`'s generator."""
+    app = FastAPIOffline(  # /docs served from the package, not a CDN: works offline
+        title="contemo explorer API", version=__version__,
+        description="Generate faces whose emotion is set by a label vector, a two-emotion "
+                    "blend or a valence-arousal point (Russell's circumplex). The seed fixes "
+                    "the identity; the label moves only the emotion.",
+    )
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    install_error_handlers(app)
+    anchors = checkpoint_anchors(renderer.pipeline) or {e: VA_ANCHORS[e] for e in EMOTIONS}
+
+    def one(request: FaceRequest) -> tuple[Rendered, Face]:
+        label, facts = resolve(request, anchors)
+        (rendered,) = renderer.render(label[None], [request.seed], request.size)
+        return rendered, face_model(rendered, facts, anchors)
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/healthz", tags=["meta"], summary="Liveness check")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/api/info", tags=["meta"], summary="The served checkpoint", response_model=Info)
+    def info() -> Info:
+        return Info(checkpoint=checkpoint, model=meta.get("model", {}),
+                    training=meta.get("training", {}), resolution=renderer.resolution,
+                    emotions=list(EMOTIONS), anchors={e: list(p) for e, p in anchors.items()},
+                    sectors=[list(p) for p in sectors(anchors)],
+                    limits=Limits(max_body_bytes=MAX_BODY_BYTES))
+
+    @app.post("/api/generate", tags=["faces"], summary="Generate one face",
+              responses={200: PNG_OR_JSON}, response_class=Response)
+    def generate(request: FaceRequest) -> Response:
+        rendered, face = one(request)
+        return png_response(rendered, face) if request.format == "png" else \
+            Response(face.model_dump_json(), media_type="application/json")
+
+    @app.get("/api/face.png", tags=["faces"], summary="Generate one face (query parameters)",
+             responses={200: {"content": {"image/png": {}}, "description": "The face."}},
+             response_class=Response)
+    def face_png(
+        seed: Annotated[int, Query(ge=0, le=MAX_SEED, description="Noise seed.")] = 0,
+        label: Annotated[str | None, Query(description="Label vector, e.g. "
+                                                       "0.2,0,0,0,0,0.8.")] = None,
+        a: Annotated[str | None, Query(description="Blend: first emotion.")] = None,
+        b: Annotated[str | None, Query(description="Blend: second emotion.")] = None,
+        weight: Annotated[float | None, Query(description="Blend: share of b.")] = None,
+        valence: Annotated[float | None, Query(description="VA target: valence.")] = None,
+        arousal: Annotated[float | None, Query(description="VA target: arousal.")] = None,
+        size: Annotated[int | None, Query(description="PNG side in pixels.")] = None,
+    ) -> Response:
+        fields: dict[str, Any] = {"seed": seed, "size": size}
+        if label is not None:
+            fields["label"] = [float(x) for x in parse_label(label)]
+        if (a, b, weight) != (None, None, None):
+            fields["blend"] = {"a": a, "b": b, "weight": weight}
+        if (valence, arousal) != (None, None):
+            fields["va"] = {"valence": valence, "arousal": arousal}
+        try:
+            request = FaceRequest(**fields)
+        except ValidationError as err:
+            raise RequestValidationError(err.errors()) from None
+        return png_response(*one(request))
+
+    @app.post("/api/batch", tags=["faces"], summary="Generate specs x seeds",
+              response_model=BatchResponse)
+    def batch(request: BatchRequest) -> BatchResponse:
+        start = time.perf_counter()
+        resolved = [resolve(spec, anchors) for spec in request.items]
+        labels = np.stack([label for label, _ in resolved for _ in request.seeds])
+        seeds = [s for _ in resolved for s in request.seeds]
+        rendered = renderer.render(labels, seeds, request.size)
+        facts = [f for _, f in resolved for _ in request.seeds]
+        faces = [face_model(r, f, anchors) for r, f in zip(rendered, facts)]
+        return BatchResponse(faces=faces, render_ms=round((time.perf_counter() - start) * 1000, 2))
+
+    return app
+

@@ -1,0 +1,65 @@
+"""Serve the explorer: a valence-arousal pad in the browser and a JSON API (/docs).
+
+Runs on 127.0.0.1 unless --host says otherwise; the page needs no internet (no CDN,
+no web fonts). Without --checkpoint the generator shipped with contemo is served.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+EXAMPLES = """\
+  contemo serve                                  # shipped checkpoint, http://127.0.0.1:8000
+  contemo serve --checkpoint runs/00003-synth64/release --port 8080
+  curl -s 127.0.0.1:8000/api/face.png?seed=7\\&valence=0.5\\&arousal=0.3 -o face.png
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", default=None,
+                        help="release folder (config.json + generator.safetensors); "
+                             "default: the shipped generator")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="interface to listen on (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument("--device", default="auto",
+                        help="auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:1, mps")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--log-level", default="info",
+                        choices=["critical", "error", "warning", "info", "debug"])
+
+
+def build(checkpoint: str | None, device: str = "cpu"):
+    """Return the explorer app for a checkpoint folder (None: the shipped one)."""
+    from contemo.emotions import one_hot
+    from contemo.generation.pipeline import EmotionPipeline, resolve_device
+    from contemo.models import default_checkpoint
+    from contemo.serve.app import create_app
+    from contemo.serve.faces import FaceRenderer
+
+    folder = str(default_checkpoint() if checkpoint is None else checkpoint)
+    pipeline = EmotionPipeline.from_pretrained(folder, resolve_device(device))
+    renderer = FaceRenderer(pipeline)
+    # One render at start-up: torch's first call pays one-off costs (kernel selection,
+    # allocator, thread pool) that the first visitor should not wait for.
+    renderer.render(one_hot("neutral")[None], [0])
+    return create_app(renderer, pipeline.meta, folder)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+    import uvicorn
+
+    from contemo.errors import ContemoError
+
+    if not 0 < args.port < 65536:
+        raise ContemoError(f"--port {args.port}: expected 1-65535")
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ContemoError(f"--threads must be at least 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
+    app = build(args.checkpoint, args.device)
+    print(f"contemo explorer: http://{args.host}:{args.port}/  (API docs: /docs)", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0

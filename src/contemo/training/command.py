@@ -130,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
     from accelerate import Accelerator, PartialState
+    from accelerate.state import AcceleratorState
     from accelerate.utils import DistributedDataParallelKwargs, broadcast_object_list
 
     from contemo.fileio import atomic_write_json
@@ -138,6 +139,9 @@ def run(args: argparse.Namespace) -> int:
     from contemo.training.runs import CONFIG, new_run_dir
 
     data = load_data(config)  # before any run folder exists: bad data leaves nothing behind
+    # A fresh mixed-precision state per call: in-process callers (tests, notebooks) may train
+    # twice with different settings; the process group (PartialState) is kept.
+    AcceleratorState._reset_state(reset_partial_state=False)
     state = PartialState(cpu=args.cpu)
     precision = resolve_precision(config.mixed_precision, state.device.type == "cuda")
     accelerator = Accelerator(

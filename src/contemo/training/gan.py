@@ -81,6 +81,7 @@ class GANTrainer:
         opt_d = torch.optim.Adam(d.parameters(), config.lr, betas=config.betas, fused=fused)
         self.step, self.wall_time = 0, 0.0
         self.last_checkpoint: Path | None = None
+        self._saved_step = -1
         if resume is not None:
             self._load(resume, opt_g, opt_d)
         g_run, self.d_local = (torch.compile(g), torch.compile(d)) if self.fast.compile else (g, d)
@@ -231,6 +232,7 @@ class GANTrainer:
         self._log_window()  # checks for divergence first: a bad state is never saved
         if not all(torch.isfinite(p).all() for p in self.d.parameters()):
             self._check([float("nan")] * 4)
+        self._check_ranks_agree()
         path = None
         if self.acc.is_main_process:
             tensors, meta = self._state()
@@ -239,8 +241,22 @@ class GANTrainer:
             ckpt.prune(folder, self.cfg.keep_checkpoints)
             self.log.line(f"checkpoint {path.name} (step {self.step})")
         self.last_checkpoint = path
+        self._saved_step = self.step  # on every rank (only rank 0 knows the path)
         self.acc.wait_for_everyone()
         return path
+
+    def _check_ranks_agree(self) -> None:
+        """Raise unless G and D parameters are identical on every rank (DDP kept them in step)."""
+        if self.acc.num_processes == 1:
+            return
+        local = torch.stack([torch.cat([p.detach().float().flatten() for p in m.parameters()])
+                             .double().square().sum() for m in (self.g, self.d)])
+        every = self.acc.gather(local[None]).view(-1, 2)
+        if not torch.equal(every, every[:1].expand_as(every)):
+            raise ContemoError(f"step {self.step}: parameters differ between ranks "
+                               f"({every.tolist()}); distributed training is broken")
+        self.log.line(f"step {self.step}: G and D parameters identical on "
+                      f"{self.acc.num_processes} ranks")
 
     def _load(self, sidecar: Path, opt_g: torch.optim.Optimizer,
               opt_d: torch.optim.Optimizer) -> None:
@@ -262,6 +278,7 @@ class GANTrainer:
         self.step = int(meta["step"])
         self.wall_time = float(meta.get("wall_time_s", 0.0))
         self.last_checkpoint = sidecar
+        self._saved_step = self.step
         if self.acc.is_main_process:
             truncate_stats(self.run_dir, self.step)
 
@@ -319,7 +336,8 @@ class GANTrainer:
                 if self.acc.is_main_process:
                     self.write_grid(f"grid-{self.step:06d}.png")
                 self.acc.wait_for_everyone()
-            if stop or (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0):
+            if stop or (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0
+                        and self.step < total):
                 self._clock()
                 self.save_checkpoint()
             self._window_other += time.perf_counter() - other
@@ -332,8 +350,7 @@ class GANTrainer:
                     tqdm.write(f"contemo: stopped at step {self.step}, checkpoint saved; resume "
                                f"with: contemo train --resume {self.run_dir}")
                 return code
-        if self.last_checkpoint is None or not self.last_checkpoint.name.endswith(
-                f"{self.step:06d}.json"):
+        if self._saved_step != self.step:
             self.save_checkpoint()
         if self.acc.is_main_process:
             self.release()

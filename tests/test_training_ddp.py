@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,13 @@ from safetensors.torch import load_file
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 
+def free_port() -> int:
+    """Return a TCP port nobody listens on (torchrun's port 0 does not rendezvous here)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def launch(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     """Run `torchrun --nproc_per_node 2 -m contemo train --cpu ...` (gloo); return the result.
 
@@ -24,8 +32,8 @@ def launch(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     """
     env = {**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-           "--master_port", "0", "-m", "contemo", "train", "--cpu", *args]
-    return subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=600,
+           "--master_port", str(free_port()), "-m", "contemo", "train", "--cpu", *args]
+    return subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=300,
                           check=False)
 
 

@@ -6,7 +6,8 @@ Linear embedding of v (Miyato & Koyama, 2018). So one-hot training labels and th
 interpolated labels of §3.3 go down the very same path, with no special case.
 Layer pattern is Radford et al.'s DCGAN: 4x4 transposed convs with BatchNorm+ReLU
 in G, strided 4x4 convs with LeakyReLU(0.2) in D, no pooling, no fully connected
-hidden layers, N(0, 0.02) init.
+hidden layers, N(0, 0.02) init. One addition to D: a minibatch-std channel before its
+last conv, the standard remedy for the per-emotion mode collapse plain DCGAN showed.
 """
 
 from __future__ import annotations
@@ -75,15 +76,34 @@ class Discriminator(nn.Module):
                 nn.LeakyReLU(0.2, True),
             ]
         self.features = nn.Sequential(*layers)  # ends at 4x4
-        self.head = nn.Conv2d(chans[-1], 1, 4, 1, 0, bias=True)  # DCGAN's final 4x4 conv
+        # DCGAN's final 4x4 conv, seeing one extra channel: the minibatch standard deviation
+        self.head = nn.Conv2d(chans[-1] + 1, 1, 4, 1, 0, bias=True)
         self.label_proj = nn.Linear(c.num_labels, chans[-1], bias=False)  # projection term
         init_dcgan(self)
 
     def forward(self, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         h = self.features(x)
-        out = self.head(h).flatten(1).squeeze(1)
+        out = self.head(minibatch_std(h)).flatten(1).squeeze(1)
         pooled = h.sum(dim=(2, 3))
         return out + (self.label_proj(v.to(pooled.dtype)) * pooled).sum(dim=1)
+
+
+MBSTD_GROUP = 4  # images per group whose feature spread D sees (Karras et al., 2018)
+
+
+def minibatch_std(h: torch.Tensor, group: int = MBSTD_GROUP) -> torch.Tensor:
+    """Return `h` (N, C, H, W) with one more channel: the feature std within groups of images.
+
+    Without it, a conditional DCGAN on a few thousand faces collapses to one face per
+    emotion (z ignored: measured std over seeds 0.004 vs 0.2 over labels after 3000
+    steps): D scores each image alone and cannot see that a batch lacks variety.
+    """
+    n, c, height, width = h.shape
+    g = next(k for k in range(min(group, n), 0, -1) if n % k == 0)
+    y = h.float().reshape(g, n // g, c, height, width)
+    y = (y - y.mean(dim=0)).square().mean(dim=0).add(1e-8).sqrt().mean(dim=(1, 2, 3))
+    y = y.reshape(1, -1, 1, 1, 1).expand(g, -1, 1, height, width).reshape(n, 1, height, width)
+    return torch.cat([h, y.to(h.dtype)], dim=1)
 
 
 def init_dcgan(module: nn.Module) -> None:

@@ -1,0 +1,252 @@
+"""TrainConfig: every setting of a GAN run, with named presets, JSON files and `key=value` overrides.
+
+Configs are data: a run starts from a preset (`TRAIN_PRESETS`, mirrored as files in
+``configs/``), a JSON file may change any field, ``--set key=value`` changes one more,
+and the fully resolved config is written into the run folder, so every run says
+exactly how it was made. The model's shape is a ``ModelConfig`` (contemo.models);
+its resolution is the training image size.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import types
+import typing
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from contemo.errors import ContemoError
+from contemo.models.config import MODEL_PRESETS, ModelConfig
+
+PRECISIONS = ("no", "bf16", "fp16", "auto")
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of one GAN training run; every field is written to the run's config.json."""
+
+    preset: str = "synth64"  # the preset this config started from (recorded, also names the run)
+    model: ModelConfig = field(default_factory=lambda: MODEL_PRESETS["synth64"])  # G/D shape
+    data: str = ""  # training set folder (read in place)
+    layout: str = "faces"  # how `data` is organised: faces, affectnet, folder, csv, london
+    center_crop: bool = False  # centre-crop non-square photos instead of padding/squashing
+    skip_bad: bool = False  # skip unreadable images instead of stopping at the first
+    flip: bool = False  # random horizontal flips; off as in the paper ("no preprocessing")
+    batch_size: int = 64  # per process; DDP's global batch is this times the process count
+    lr: float = 1e-4  # Adam learning rate for G and D: the paper's 0.0001
+    betas: tuple[float, float] = (0.5, 0.999)  # Adam betas; DCGAN's beta1 = 0.5 tames oscillation
+    steps: int = 0  # optimisation steps to run; 0 means "use epochs"
+    epochs: float = 0.0  # passes over the data (the paper: 10,000), used when steps is 0
+    ema_decay: float = 0.999  # EMA of G's weights and BN buffers, used for grids and release
+    ema_warmup: int = 10  # decay ramps as min(ema_decay, (1+t)/(ema_warmup+t)): early EMA follows G
+    bn_batches: int = 8  # batches of random labels that re-estimate the sampling G's BN statistics
+    bn_batch_size: int = 256  # size of those batches (large: running stats of the whole population)
+    grid_every: int = 500  # write grid-NNNNNN.png every this many steps (0: only the final grid)
+    grid_rows: int = 6  # seeds 0..rows-1 down, the 6 emotions across (the paper's Fig. 3)
+    checkpoint_every: int = 500  # resumable state every this many steps (and on Ctrl-C/SIGTERM)
+    keep_checkpoints: int = 3  # the newest K checkpoints are kept, older ones deleted
+    log_every: int = 20  # one stats.jsonl line (means since the last line) every this many steps
+    max_loss: float = 1000.0  # a D or G loss above this (or NaN/inf) stops the run: it exploded
+    seed: int = 0  # seeds init, data order and noise; same seed + config = same run
+    mixed_precision: str = AUTO  # no | bf16 | fp16 | auto (bf16 where the CPU/GPU has it)
+    channels_last: bool | str = AUTO  # NHWC memory layout: auto = on for CUDA
+    compile: bool = False  # torch.compile G and D (opt-in: compile time dominates short runs)
+    fused_adam: bool | str = AUTO  # fused Adam kernels: auto = on for CUDA
+    data_on_device: bool | str = AUTO  # keep the uint8 image cache on the GPU: auto = if it fits
+    out: str = "runs"  # parent folder of the numbered run folders
+
+    def __post_init__(self) -> None:
+        def need(ok: bool, name: str, what: str) -> None:
+            if not ok:
+                raise ContemoError(f"train config field {name!r}: {what}, got "
+                                   f"{getattr(self, name)!r}")
+
+        for name in ("batch_size", "grid_rows", "keep_checkpoints", "log_every", "bn_batch_size"):
+            need(getattr(self, name) >= 1, name, "expected a positive integer")
+        for name in ("steps", "grid_every", "checkpoint_every", "bn_batches", "ema_warmup"):
+            need(getattr(self, name) >= 0, name, "expected a non-negative integer")
+        need(self.lr > 0 and math.isfinite(self.lr), "lr", "expected a positive number")
+        need(len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), "betas",
+             "expected two numbers in [0, 1)")
+        need(self.epochs >= 0 and math.isfinite(self.epochs), "epochs", "expected >= 0")
+        need(0 <= self.ema_decay < 1, "ema_decay", "expected a number in [0, 1)")
+        need(self.max_loss > 0, "max_loss", "expected a positive number")
+        need(self.mixed_precision in PRECISIONS, "mixed_precision",
+             f"expected one of {', '.join(PRECISIONS)}")
+        for name in ("channels_last", "fused_adam", "data_on_device"):
+            need(isinstance(getattr(self, name), bool) or getattr(self, name) == AUTO, name,
+                 "expected true, false or auto")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the config as JSON-ready data (the model as its full shape)."""
+        data = asdict(self)
+        data["betas"] = list(self.betas)
+        return data
+
+    def total_steps(self, num_images: int, world_size: int = 1) -> int:
+        """Return the number of steps this run trains for on `num_images` images."""
+        if self.steps:
+            return self.steps
+        if not self.epochs:
+            raise ContemoError("train config: set steps or epochs (both are 0)")
+        per_step = self.batch_size * world_size
+        return max(1, math.ceil(self.epochs * num_images / per_step))
+
+
+# Named runs. configs/<name>.json holds the same settings as a file to copy and edit.
+TRAIN_PRESETS: dict[str, TrainConfig] = {
+    # The paper (§4.1): FACES (2,052 images) at 256x256, 10,000 epochs, Adam at lr 1e-4.
+    "paper256": TrainConfig(
+        preset="paper256", model=MODEL_PRESETS["paper256"], layout="faces", batch_size=64,
+        lr=1e-4, epochs=10_000, grid_every=5000, checkpoint_every=5000, log_every=100,
+    ),
+    # The synthetic set on a 2-core CPU: all 6 emotions recognisable within ~15 minutes.
+    "synth64": TrainConfig(
+        preset="synth64", model=MODEL_PRESETS["synth64"], layout="faces", batch_size=64,
+        lr=2e-4, steps=3000, grid_every=500, checkpoint_every=500, log_every=20,
+    ),
+    # Tests and smoke runs: a few seconds on one core.
+    "tiny": TrainConfig(
+        preset="tiny", model=MODEL_PRESETS["tiny"], layout="faces", batch_size=8, steps=20,
+        grid_every=10, grid_rows=2, checkpoint_every=10, log_every=1, bn_batches=2,
+        bn_batch_size=16,
+    ),
+}
+
+
+def get_preset(name: str) -> TrainConfig:
+    """Return the named training preset."""
+    if name not in TRAIN_PRESETS:
+        raise ContemoError(f"unknown preset {name!r}: expected one of {', '.join(TRAIN_PRESETS)}")
+    return TRAIN_PRESETS[name]
+
+
+def _field_types() -> dict[str, Any]:
+    """Return each TrainConfig field's resolved type annotation."""
+    return typing.get_type_hints(TrainConfig)
+
+
+def _coerce(name: str, value: Any, where: str) -> Any:
+    """Return `value` (JSON data or CLI text) converted to field `name`'s type, or raise."""
+    kind = _field_types()[name]
+    text = value.strip() if isinstance(value, str) else None
+
+    def bad(expected: str) -> ContemoError:
+        return ContemoError(f"{where}: field {name!r} expected {expected}, got {value!r}")
+
+    def as_bool(v: Any) -> bool:
+        if isinstance(v, bool):
+            return v
+        if isinstance(v, str) and v.strip().lower() in ("true", "yes", "1", "on"):
+            return True
+        if isinstance(v, str) and v.strip().lower() in ("false", "no", "0", "off"):
+            return False
+        raise bad("true or false")
+
+    if kind is bool:
+        return as_bool(value)
+    if isinstance(kind, types.UnionType):  # bool | str: true, false or "auto"
+        if (text or value) == AUTO:
+            return AUTO
+        try:
+            return as_bool(value)
+        except ContemoError:
+            raise bad("true, false or auto") from None
+    if kind is int:
+        try:
+            number = float(value) if not isinstance(value, bool) else math.nan
+        except (TypeError, ValueError):
+            raise bad("an integer") from None
+        if not number.is_integer():
+            raise bad("an integer")
+        return int(number)
+    if kind is float:
+        try:
+            if isinstance(value, bool):
+                raise TypeError
+            return float(value)
+        except (TypeError, ValueError):
+            raise bad("a number") from None
+    if name == "betas":
+        items = value if isinstance(value, list | tuple) else \
+            (text or "").strip("[]() ").split(",")
+        try:
+            betas = tuple(float(b) for b in items)
+        except (TypeError, ValueError):
+            raise bad("two numbers, e.g. 0.5,0.999") from None
+        if len(betas) != 2:
+            raise bad("two numbers, e.g. 0.5,0.999")
+        return betas
+    if name == "model":
+        if isinstance(value, str):
+            if value not in MODEL_PRESETS:
+                raise bad(f"a model preset ({', '.join(MODEL_PRESETS)}) or an object")
+            return MODEL_PRESETS[value]
+        if isinstance(value, dict):
+            return ModelConfig.from_dict(value, f"{where}: field 'model'")
+        raise bad("a model preset name or an object")
+    if not isinstance(value, str):
+        raise bad("a string")
+    return value
+
+
+def apply(base: TrainConfig, changes: dict[str, Any], where: str) -> TrainConfig:
+    """Return `base` with `changes` applied; unknown fields and wrong types are one-line errors.
+
+    A key ``model.FIELD`` changes one field of the model shape (``model.g_width=48``).
+    """
+    known = {f.name for f in fields(TrainConfig)}
+    values: dict[str, Any] = {}
+    model_changes: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key.startswith("model."):
+            model_changes[key[len("model."):]] = value
+            continue
+        if key not in known:
+            raise ContemoError(f"{where}: unknown field {key!r} (fields: {', '.join(sorted(known))})")
+        values[key] = _coerce(key, value, where)
+    config = replace(base, **values)
+    if model_changes:
+        shape = {**config.model.to_dict(), **model_changes}
+        config = replace(config, model=ModelConfig.from_dict(shape, f"{where}: field 'model'"))
+    return config
+
+
+def load_file(path: str | Path) -> TrainConfig:
+    """Return the config in a JSON file; its optional "preset" field names the base settings."""
+    file = Path(path)
+    if not file.is_file():
+        raise ContemoError(f"{file}: config file not found")
+    try:
+        data = json.loads(file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ContemoError(f"{file}: not valid JSON ({err.__class__.__name__}: "
+                           f"{str(err).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise ContemoError(f"{file}: expected a JSON object of config fields")
+    base = get_preset(str(data["preset"])) if "preset" in data else TrainConfig()
+    return apply(base, data, str(file))
+
+
+def parse_sets(items: list[str]) -> dict[str, str]:
+    """Return the `key=value` overrides of --set as a dict (one-line error on a malformed one)."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ContemoError(f"--set {item!r}: expected key=value, e.g. --set lr=2e-4")
+        out[key.strip()] = value
+    return out
+
+
+def write_presets(folder: str | Path) -> list[Path]:
+    """Return the paths of configs/<preset>.json after (re)writing them from TRAIN_PRESETS."""
+    from contemo.fileio import atomic_write_json
+
+    written = []
+    for name, cfg in TRAIN_PRESETS.items():
+        written.append(atomic_write_json(Path(folder) / f"{name}.json", cfg.to_dict()))
+    return written

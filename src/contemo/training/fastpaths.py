@@ -1,0 +1,74 @@
+"""Resolve the "auto" speed switches (issue 6) to concrete choices for the device at hand.
+
+Each switch is a TrainConfig field that a user can force on or off; "auto" picks the
+fast path where it is measured to help and to train as well:
+
+* mixed precision: bf16 autocast on CPUs with AVX512-BF16/AMX (about 2x on the 2-core
+  dev box) and on GPUs that have bf16, else fp16 with a GradScaler on CUDA, else fp32;
+* channels_last (NHWC) on CUDA, where cuDNN's convolutions prefer it;
+* fused Adam on CUDA (one kernel per step instead of one per tensor);
+* the uint8 image cache on the GPU when it takes under a quarter of free memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from contemo.errors import ContemoError
+from contemo.training.config import AUTO, TrainConfig
+
+DATA_MEMORY_SHARE = 0.25  # largest share of free GPU memory the image cache may take
+
+
+@dataclass(frozen=True)
+class FastPaths:
+    """The concrete speed choices of a run (written to log.txt and the release metadata)."""
+
+    mixed_precision: str  # no | bf16 | fp16
+    channels_last: bool
+    fused_adam: bool
+    data_on_device: bool
+    compile: bool
+
+
+def cpu_has_bf16() -> bool:
+    """Return whether this CPU does bf16 arithmetic natively (AVX512-BF16 or AMX)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(requested: str, cuda: bool) -> str:
+    """Return the mixed precision mode ("no", "bf16", "fp16") for `requested` on this device."""
+    if requested == AUTO:
+        if cuda:
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        return "bf16" if cpu_has_bf16() else "no"
+    if requested == "fp16" and not cuda:
+        raise ContemoError("mixed_precision fp16 needs a CUDA GPU; use bf16 or no on CPU")
+    return requested
+
+
+def resolve(config: TrainConfig, device: torch.device, data_bytes: int) -> FastPaths:
+    """Return the fast paths of `config` on `device` for an image cache of `data_bytes`."""
+    cuda = device.type == "cuda"
+
+    def pick(value: bool | str, auto: bool) -> bool:
+        return auto if value == AUTO else bool(value)
+
+    fits = False
+    if cuda:
+        free, _ = torch.cuda.mem_get_info(device)
+        fits = data_bytes < DATA_MEMORY_SHARE * free
+    return FastPaths(
+        mixed_precision=resolve_precision(config.mixed_precision, cuda),
+        channels_last=pick(config.channels_last, cuda),
+        fused_adam=pick(config.fused_adam, cuda),
+        data_on_device=pick(config.data_on_device, fits) or not cuda,
+        compile=config.compile,
+    )

@@ -1,0 +1,381 @@
+"""GANTrainer: the conditional DCGAN training loop (non-saturating loss, EMA G, resumable).
+
+One loop for CPU, one GPU and many (HF Accelerate, `accelerate launch`). Per step:
+G makes fakes for the real batch's labels; D learns real vs fake (real and fake in
+separate BatchNorm batches, as DCGAN does); G learns to fool D; the EMA of G moves.
+
+Multi-process (DDP) choices, and why:
+* D is wrapped with ``broadcast_buffers=False``: D only ever runs in train mode, so its
+  BN running statistics are never used; each rank normalises by its own batch (the
+  single-GPU behaviour at the per-rank batch size) and nothing is broadcast between
+  D's two forward passes. SyncBatchNorm would buy a larger BN batch at the price of
+  an all-reduce per BN layer per pass; DCGAN's per-batch statistics do not need it.
+* The real pass runs under ``no_sync``, so D's gradient is all-reduced once per step.
+* G's step runs D's plain module (no DDP hooks) with D frozen: no wasted D gradients.
+* Only rank 0 writes grids, stats and checkpoints; parameters stay identical on all
+  ranks because every rank applies the same averaged gradients.
+"""
+
+from __future__ import annotations
+
+import copy
+import signal
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from accelerate import Accelerator
+from tqdm import tqdm
+
+from contemo import __version__
+from contemo.emotions import EMOTIONS, NUM_EMOTIONS
+from contemo.errors import ContemoError
+from contemo.generation.pipeline import noise_for_seeds
+from contemo.models import Discriminator, Generator, save_pretrained
+from contemo.training import checkpoint as ckpt
+from contemo.training import fastpaths
+from contemo.training.batches import BatchSampler
+from contemo.training.config import TrainConfig
+from contemo.training.ema import ema_decay, sampling_copy, update_ema
+from contemo.training.grids import save_grid
+from contemo.training.rng import get_rng_state, set_rng_state
+from contemo.training.runs import CHECKPOINTS, RunLog, truncate_stats
+
+EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
+BN_SEED = 12345  # fixed noise for BN re-estimation: the same statistics at every grid
+
+
+@dataclass
+class TrainData:
+    """The images (uint8 N,3,S,S) and labels (N,6) a run trains on, and what they are."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    description: dict[str, Any]
+
+
+class GANTrainer:
+    """Train G and D of one run folder; `train()` returns the process exit status."""
+
+    def __init__(self, config: TrainConfig, accelerator: Accelerator, run_dir: Path,
+                 data: TrainData, resume: Path | None = None) -> None:
+        self.cfg = config
+        self.acc = accelerator
+        self.run_dir = run_dir
+        self.data = data
+        self.log = RunLog(run_dir, accelerator.is_main_process)
+        self.fast = fastpaths.resolve(config, accelerator.device, data.images.nbytes)
+        device = accelerator.device
+        torch.manual_seed(config.seed)  # same initial weights on every rank
+        g, d = Generator(config.model), Discriminator(config.model)
+        layout = torch.channels_last if self.fast.channels_last else torch.contiguous_format
+        g.to(device, memory_format=layout)
+        d.to(device, memory_format=layout)
+        self.g, self.d = g, d
+        self.ema = copy.deepcopy(g).requires_grad_(False)
+        fused = True if self.fast.fused_adam else None
+        opt_g = torch.optim.Adam(g.parameters(), config.lr, betas=config.betas, fused=fused)
+        opt_d = torch.optim.Adam(d.parameters(), config.lr, betas=config.betas, fused=fused)
+        self.step, self.wall_time = 0, 0.0
+        self.last_checkpoint: Path | None = None
+        self._saved_step = -1
+        if resume is not None:
+            self._load(resume, opt_g, opt_d)
+        g_run, self.d_local = (torch.compile(g), torch.compile(d)) if self.fast.compile else (g, d)
+        self.g_train, self.d_train, self.opt_g, self.opt_d = accelerator.prepare(
+            g_run, self.d_local, opt_g, opt_d)
+        images = data.images.to(device) if self.fast.data_on_device else data.images
+        self.sampler = BatchSampler(
+            images, data.labels, config.batch_size, config.model.z_dim, config.seed,
+            accelerator.process_index, accelerator.num_processes, config.flip, device,
+            self.fast.channels_last)
+        self._reset_window()
+        self._signal: int | None = None
+
+    # -- one optimisation step ------------------------------------------------------------
+    def _train_step(self) -> None:
+        """Run one D step and one G step on this rank's batch, then update the EMA."""
+        acc, step = self.acc, self.step
+        real, labels, z = self.sampler.batch(step)
+        with acc.autocast():
+            fake = self.g_train(z, labels)
+        self.opt_d.zero_grad(set_to_none=True)
+        with acc.no_sync(self.d_train):  # all-reduce D's gradient once, after the fake pass
+            with acc.autocast():
+                d_real = self.d_train(real, labels).float()
+            loss_real = F.softplus(-d_real).mean()
+            acc.backward(loss_real)
+        with acc.autocast():
+            d_fake = self.d_train(fake.detach(), labels).float()
+        loss_fake = F.softplus(d_fake).mean()
+        acc.backward(loss_fake)
+        self.opt_d.step()
+
+        self.d_local.requires_grad_(False)
+        self.opt_g.zero_grad(set_to_none=True)
+        with acc.autocast():
+            g_logits = self.d_local(fake, labels).float()
+        loss_g = F.softplus(-g_logits).mean()  # non-saturating: G maximises log D(G(z))
+        acc.backward(loss_g)
+        self.opt_g.step()
+        self.d_local.requires_grad_(True)
+        update_ema(self.ema, self.g, ema_decay(step, self.cfg.ema_decay, self.cfg.ema_warmup))
+
+        values = torch.stack([loss_real + loss_fake, loss_g, torch.sigmoid(d_real).mean(),
+                              torch.sigmoid(d_fake).mean()]).detach()
+        losses = values[:2]
+        self._bad |= (~torch.isfinite(losses) | (losses > self.cfg.max_loss)).any()
+        self._sums += values
+        self._count += 1
+        self.step += 1
+
+    def _reset_window(self) -> None:
+        """Start a new logging window (sums of losses and D outputs since the last line)."""
+        device = self.acc.device
+        self._sums = torch.zeros(4, device=device)
+        self._count = 0
+        self._bad = torch.zeros((), dtype=torch.bool, device=device)
+        self._window_start = time.perf_counter()
+        self._window_other = 0.0  # seconds spent on grids/checkpoints inside the window
+
+    # -- checks, logs, grids, checkpoints ----------------------------------------------------
+    def _window_means(self) -> list[float]:
+        """Return the mean loss_d, loss_g, D(real), D(fake) of the window over all ranks."""
+        means = self._sums / max(self._count, 1)
+        if self.acc.num_processes > 1:
+            means = self.acc.reduce(means, "mean")
+        return means.tolist()
+
+    def _check(self, means: list[float]) -> None:
+        """Stop with a one-line error if a loss was NaN/inf or above max_loss on any rank."""
+        bad = self._bad.float()
+        if self.acc.num_processes > 1:
+            bad = self.acc.reduce(bad, "sum")
+        if bad.item() == 0 and all(torch.isfinite(p).all() for p in self.g.parameters()):
+            return
+        last = self.last_checkpoint.name if self.last_checkpoint else "none written yet"
+        message = (f"training diverged by step {self.step}: loss_d={means[0]:.4g}, "
+                   f"loss_g={means[1]:.4g} (NaN/inf or above max_loss={self.cfg.max_loss:g}); "
+                   f"stopped without saving, last good checkpoint: {last}; try a lower lr "
+                   f"or mixed_precision=no")
+        self.log.line(message)
+        raise ContemoError(message)
+
+    def _log_window(self) -> None:
+        """Check the window for divergence, then write its stats.jsonl line and reset it."""
+        if self._count == 0:
+            return
+        means = self._window_means()
+        self._check(means)
+        seconds = max(time.perf_counter() - self._window_start - self._window_other, 1e-9)
+        per_step = self.cfg.batch_size * self.acc.num_processes
+        record = {
+            "step": self.step, "epoch": round(self.epoch, 4), "images_seen": self.images_seen,
+            "loss_d": means[0], "loss_g": means[1], "d_real": means[2], "d_fake": means[3],
+            "img_per_s": round(self._count * per_step / seconds, 2),
+            "sec_per_step": round(seconds / self._count, 5), "lr": self.cfg.lr,
+            "time_s": round(self.wall_time, 2),
+        }
+        self.log.stats(record)
+        self._last_record = record
+        self._reset_window()
+
+    @property
+    def images_seen(self) -> int:
+        return self.step * self.cfg.batch_size * self.acc.num_processes
+
+    @property
+    def epoch(self) -> float:
+        return self.images_seen / self.data.images.shape[0]
+
+    def sampling_generator(self) -> Generator:
+        """Return the EMA generator, eval mode, with BN statistics re-estimated (for sampling)."""
+        return sampling_copy(self.ema, self.cfg.bn_batches, self.cfg.bn_batch_size, BN_SEED,
+                             self.acc.device)
+
+    @torch.no_grad()
+    def write_grid(self, name: str, generator: Generator | None = None) -> Path:
+        """Return the path of a seeds x emotions grid of the (BN-re-estimated) EMA generator."""
+        g = generator or self.sampling_generator()
+        rows = self.cfg.grid_rows
+        z = noise_for_seeds(range(rows), self.cfg.model.z_dim).repeat_interleave(NUM_EMOTIONS, 0)
+        labels = torch.eye(NUM_EMOTIONS).repeat(rows, 1)
+        images = g(z.to(self.acc.device), labels.to(self.acc.device)).cpu()
+        return save_grid(self.run_dir / name, images, rows, EMOTIONS,
+                         [f"seed {r}" for r in range(rows)])
+
+    def _state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Return the resumable state as (tensors, JSON data)."""
+        tensors = {**ckpt.module_tensors("G", self.g), **ckpt.module_tensors("D", self.d),
+                   **ckpt.module_tensors("EMA", self.ema)}
+        meta: dict[str, Any] = {"epoch": self.epoch, "images_seen": self.images_seen,
+                                "wall_time_s": self.wall_time, "contemo_version": __version__,
+                                "num_processes": self.acc.num_processes,
+                                "sampler": {"kind": "epoch-permutation-by-step",
+                                            "step": self.step}}
+        for name, opt in (("optG", self.opt_g), ("optD", self.opt_d)):
+            t, m = ckpt.flatten_optimizer(name, opt.state_dict())
+            tensors.update(t)
+            meta[name] = m
+        scaler = getattr(self.acc, "scaler", None)
+        meta["scaler"] = scaler.state_dict() if scaler is not None else None
+        rng_tensors, meta["rng"] = get_rng_state()
+        tensors.update(rng_tensors)
+        meta["config"] = self.cfg.to_dict()
+        return tensors, meta
+
+    def save_checkpoint(self) -> Path | None:
+        """Return the checkpoint written for the current step (main process), after a check."""
+        self._log_window()  # checks for divergence first: a bad state is never saved
+        if not all(torch.isfinite(p).all() for p in self.d.parameters()):
+            self._check([float("nan")] * 4)
+        self._check_ranks_agree()
+        path = None
+        if self.acc.is_main_process:
+            tensors, meta = self._state()
+            folder = self.run_dir / CHECKPOINTS
+            path = ckpt.save(folder, self.step, tensors, meta)
+            ckpt.prune(folder, self.cfg.keep_checkpoints)
+            self.log.line(f"checkpoint {path.name} (step {self.step})")
+        self.last_checkpoint = path
+        self._saved_step = self.step  # on every rank (only rank 0 knows the path)
+        self.acc.wait_for_everyone()
+        return path
+
+    def _check_ranks_agree(self) -> None:
+        """Raise unless G and D parameters are identical on every rank (DDP kept them in step)."""
+        if self.acc.num_processes == 1:
+            return
+        local = torch.stack([torch.cat([p.detach().float().flatten() for p in m.parameters()])
+                             .double().square().sum() for m in (self.g, self.d)])
+        every = self.acc.gather(local[None]).view(-1, 2)
+        if not torch.equal(every, every[:1].expand_as(every)):
+            raise ContemoError(f"step {self.step}: parameters differ between ranks "
+                               f"({every.tolist()}); distributed training is broken")
+        self.log.line(f"step {self.step}: G and D parameters identical on "
+                      f"{self.acc.num_processes} ranks")
+
+    def _load(self, sidecar: Path, opt_g: torch.optim.Optimizer,
+              opt_d: torch.optim.Optimizer) -> None:
+        """Restore the state of a checkpoint (before accelerate wraps the modules)."""
+        tensors, meta = ckpt.load(sidecar)
+        for prefix, module in (("G", self.g), ("D", self.d), ("EMA", self.ema)):
+            ckpt.load_module(prefix, module, tensors, sidecar)
+        for name, opt in (("optG", opt_g), ("optD", opt_d)):
+            try:
+                opt.load_state_dict(ckpt.unflatten_optimizer(name, tensors, meta[name],
+                                                             opt.state_dict()))
+            except (KeyError, ValueError, RuntimeError) as err:
+                raise ContemoError(f"{sidecar}: optimizer state {name} unusable ({err})"
+                                   .splitlines()[0]) from None
+        scaler = getattr(self.acc, "scaler", None)
+        if scaler is not None and meta.get("scaler"):
+            scaler.load_state_dict(meta["scaler"])
+        set_rng_state(tensors, meta["rng"])
+        self.step = int(meta["step"])
+        self.wall_time = float(meta.get("wall_time_s", 0.0))
+        self.last_checkpoint = sidecar
+        self._saved_step = self.step
+        if self.acc.is_main_process:
+            truncate_stats(self.run_dir, self.step)
+
+    # -- the loop --------------------------------------------------------------------------
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self._signal = signum
+        signal.signal(signum, signal.SIG_DFL)  # a second Ctrl-C kills at once
+
+    def _stop_requested(self) -> bool:
+        """Return whether any rank got SIGINT/SIGTERM (all ranks agree, so all stop together)."""
+        flag = torch.tensor(float(self._signal or 0), device=self.acc.device)
+        if self.acc.num_processes > 1:
+            flag = self.acc.reduce(flag, "max")
+        if flag.item() and self._signal is None:
+            self._signal = int(flag.item())
+        return bool(flag.item())
+
+    def train(self) -> int:
+        """Return 0 after training to the end and releasing the EMA generator (130/143 on a signal)."""
+        cfg, n = self.cfg, self.data.images.shape[0]
+        total = cfg.total_steps(n, self.acc.num_processes)
+        self.log.line(f"training steps {self.step}->{total} on {self.acc.device} "
+                      f"x{self.acc.num_processes}, fast paths {asdict(self.fast)}")
+        handlers = {s: signal.getsignal(s) for s in EXIT_CODES}
+        try:
+            for s in EXIT_CODES:
+                signal.signal(s, self._on_signal)
+        except ValueError:  # not the main thread (embedded use): no signal handling
+            handlers = {}
+        bar = tqdm(total=total, initial=self.step, unit="step", dynamic_ncols=True,
+                   disable=not self.acc.is_main_process, desc=self.run_dir.name)
+        try:
+            return self._loop(total, bar)
+        finally:
+            bar.close()
+            for s, h in handlers.items():
+                signal.signal(s, h)
+
+    def _loop(self, total: int, bar: tqdm) -> int:
+        """Run steps until `total` or a signal; return the exit status."""
+        cfg = self.cfg
+        self._tick = time.perf_counter()
+        while self.step < total:
+            self._train_step()
+            stop = self._stop_requested()
+            self._clock()
+            if self.step % cfg.log_every == 0:
+                self._log_window()
+                rec = self._last_record
+                bar.set_postfix_str(f"{rec['img_per_s']:.0f} img/s D {rec['loss_d']:.3f} "
+                                    f"G {rec['loss_g']:.3f}", refresh=False)
+            bar.update(1)
+            other = time.perf_counter()
+            if cfg.grid_every and self.step % cfg.grid_every == 0 and self.step < total:
+                if self.acc.is_main_process:
+                    self.write_grid(f"grid-{self.step:06d}.png")
+                self.acc.wait_for_everyone()
+            if stop or (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0
+                        and self.step < total):
+                self._clock()
+                self.save_checkpoint()
+            self._window_other += time.perf_counter() - other
+            self._clock()
+            if stop:
+                code = EXIT_CODES.get(self._signal, 130)
+                self.log.line(f"stopped by signal {self._signal} at step {self.step}; "
+                              f"resume with: contemo train --resume {self.run_dir}")
+                if self.acc.is_main_process:
+                    tqdm.write(f"contemo: stopped at step {self.step}, checkpoint saved; resume "
+                               f"with: contemo train --resume {self.run_dir}")
+                return code
+        if self._saved_step != self.step:
+            self.save_checkpoint()
+        if self.acc.is_main_process:
+            self.release()
+        self.acc.wait_for_everyone()
+        return 0
+
+    def _clock(self) -> None:
+        """Add the time since the last call to the run's wall time (kept across resumes)."""
+        now = time.perf_counter()
+        self.wall_time += now - self._tick
+        self._tick = now
+
+    def release(self) -> Path:
+        """Return run_dir/generator after writing grid-final.png and the released EMA G."""
+        g = self.sampling_generator()
+        self.write_grid("grid-final.png", g)
+        training = {
+            "preset": self.cfg.preset, "data": self.data.description, "steps": self.step,
+            "epochs": round(self.epoch, 3), "images_seen": self.images_seen,
+            "wall_time_s": round(self.wall_time, 1), "device": str(self.acc.device),
+            "processes": self.acc.num_processes, "fast_paths": asdict(self.fast),
+            "contemo_version": __version__, "ema_decay": self.cfg.ema_decay,
+            "bn_recomputed_batches": self.cfg.bn_batches,
+        }
+        out = save_pretrained(g, self.run_dir / "generator", training=training)
+        self.log.line(f"released EMA generator to {out}")
+        return out
+

@@ -37,9 +37,9 @@ def wired(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def swept(wired, tmp_path_factory):
-    """Return (summary, out folder) of a 5 x 4 x 5 sweep in batches of 3 (so 3 + 1)."""
+    """Return (summary, out folder) of a 5 x 4 x 5 sweep in batches of 3 noises x 5 steps."""
     out = tmp_path_factory.mktemp("sweep")
-    config = SweepConfig(noises=N, steps=S, batch_size=3, precision="fp32")
+    config = SweepConfig(noises=N, steps=S, batch_size=3 * S, precision="fp32")
     return run_sweep(wired[0], VAScorer(), config, out, progress=False), out
 
 
@@ -164,7 +164,7 @@ def test_unknown_scorer_and_bad_output_are_one_line(wired, tmp_path):
             out = super().score(images)
             return {**out, "valence": out["valence"][:1]}
 
-    with pytest.raises(ContemoError, match="scorer gave 1 valence rows for 2 images"):
+    with pytest.raises(ContemoError, match="sad noises 0-1: scorer gave 1 valence rows for 4 images"):
         run_sweep(wired[0], Short(), SweepConfig(noises=2, steps=2, emotions=("sad",)),
                   tmp_path, progress=False)
 

@@ -42,7 +42,8 @@ class SweepConfig:
     steps: int = 11  # label steps Neutral -> emotion, ends included (paper: 11, i.e. 0.0..1.0)
     emotions: tuple[str, ...] = EXTREME_EMOTIONS  # the paper's five extreme emotions
     seed: int = 0  # noise i of the k-th emotion is seed + k * noises + i (distinct z per emotion)
-    batch_size: int = 500  # faces generated and scored at once (memory ~ batch x image)
+    batch_size: int = 550  # faces generated and scored at once: batch_size // steps noises x
+    # every step, so identity drift is measured inside one batch (memory ~ batch x image)
     precision: str = "bf16"  # scorer autocast (the pipeline has its own); bench_sweep.py checks it
     # Emotion -> label weights per step (calibrated sweeps); None: uniform 0, 1/(S-1), ..., 1.
     weights: dict[str, tuple[float, ...]] | None = field(default=None)
@@ -92,7 +93,7 @@ class EmotionScores:
     weights: np.ndarray  # (S,) emotion weight per step
     valence: np.ndarray  # (N, S)
     arousal: np.ndarray  # (N, S)
-    top: np.ndarray  # (N, S) index into the scorer's classes
+    top: np.ndarray  # (N, S) index into the scorer's classes (-1: the scorer has none)
     drift: np.ndarray  # (N, S) feature distance to the same z's previous step; NaN at step 0
     between: np.ndarray  # (S,) mean feature distance between different z's at that step
 
@@ -132,29 +133,34 @@ def sweep_emotion(pipeline: Any, scorer: Scorer, config: SweepConfig, k: int,
     out = {key: np.full((n, s), np.nan) for key in ("valence", "arousal", "drift")}
     top = np.zeros((n, s), dtype=np.int64)
     between_sum, between_n = np.zeros(s), np.zeros(s)
+    chunk = max(1, config.batch_size // s)  # noises per batch: every step of each in one go
     with torch.inference_mode():
-        for lo in range(0, n, config.batch_size):
-            z = z_all[lo:lo + config.batch_size]
-            rows = slice(lo, lo + len(z))
-            previous = None
+        for lo in range(0, n, chunk):
+            z = z_all[lo:lo + chunk]
+            m = len(z)
+            rows = slice(lo, lo + m)
+            # Step-major rows: (step 0: noises lo..lo+m), (step 1: ...), ...
+            images = next(iter(pipeline.iter_batches(
+                z.repeat(s, 1), labels.repeat_interleave(m, dim=0), m * s)))
+            with autocast(config.precision, images.device):
+                scores = scorer.score(images)
+            check_scores(scores, m * s, f"{emotion} noises {lo}-{lo + m - 1}")
+            for key in ("valence", "arousal"):
+                out[key][rows] = scores[key].float().cpu().numpy().reshape(s, m).T
+            probs = scores["probs"].float()
+            if probs.shape[1]:
+                top[rows] = probs.argmax(dim=1).cpu().numpy().reshape(s, m).T
+            else:
+                top[rows] = -1
+            features = scores["features"].float().cpu().numpy().reshape(s, m, -1)
             for step in range(s):
-                v = labels[step].expand(len(z), -1)
-                images = next(iter(pipeline.iter_batches(z, v, len(z))))
-                with autocast(config.precision, images.device):
-                    scores = scorer.score(images)
-                check_scores(scores, len(z), f"{emotion} step {step}")
-                out["valence"][rows, step] = scores["valence"].float().cpu().numpy()
-                out["arousal"][rows, step] = scores["arousal"].float().cpu().numpy()
-                top[rows, step] = scores["probs"].float().argmax(dim=1).cpu().numpy()
-                features = scores["features"].float().cpu().numpy()
-                if previous is not None:
-                    out["drift"][rows, step] = pair_distance(features, previous)
-                total, count = between_distance(features)
+                if step:
+                    out["drift"][rows, step] = pair_distance(features[step], features[step - 1])
+                total, count = between_distance(features[step])
                 between_sum[step] += total
                 between_n[step] += count
-                previous = features
-                if bar is not None:
-                    bar.update(len(z))
+            if bar is not None:
+                bar.update(m * s)
     with np.errstate(invalid="ignore", divide="ignore"):
         between = np.where(between_n > 0, between_sum / np.maximum(between_n, 1), np.nan)
     return EmotionScores(emotion, seeds, weights, out["valence"], out["arousal"], top,

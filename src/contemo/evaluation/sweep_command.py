@@ -38,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "happy)")
     parser.add_argument("--seed", type=int, default=0,
                         help="first noise seed; emotion k, noise i uses seed + k*noises + i")
-    parser.add_argument("--batch-size", type=int, default=500, help="faces per batch")
+    parser.add_argument("--batch-size", type=int, default=550,
+                        help="faces per batch: batch-size // steps noises x every step (default 550)")
     parser.add_argument("--precision", choices=("bf16", "fp32"), default="bf16",
                         help="autocast for generator and scorer (default bf16: ~2x faster on "
                              "CPU, scores within noise; see benchmarks/bench_sweep.py)")

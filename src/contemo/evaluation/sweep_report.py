@@ -100,7 +100,7 @@ def image_rows_csv(results: Sequence[Any], classes: tuple[str, ...]) -> str:
                 d = r.drift[i, step]
                 w.writerow([r.emotion, i, int(r.seeds[i]), step, f"{r.weights[step]:.6g}",
                             f"{r.valence[i, step]:.5f}", f"{r.arousal[i, step]:.5f}",
-                            classes[int(r.top[i, step])] if classes else int(r.top[i, step]),
+                            classes[int(r.top[i, step])] if r.top[i, step] >= 0 else "",
                             "" if not np.isfinite(d) else f"{d:.5f}"])
     return buf.getvalue()
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 
+from contemo.evaluation.options import add_model_arguments
+
 EXAMPLES = """
   contemo evaluate sweep --out runs/sweep                      # paper protocol: 5 x 1000 x 11
   contemo evaluate sweep --noises 100 --scorer judge --out runs/sweep-judge
@@ -22,13 +24,7 @@ EXAMPLES = """
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the sweep's options."""
     parser.add_argument("--out", required=True, help="folder for the results")
-    parser.add_argument("--checkpoint", default=None,
-                        help="generator release folder (default: the shipped synth64 one)")
-    parser.add_argument("--scorer", default="regressor",
-                        help="what scores the faces: regressor (contemo's VA regressor) or judge "
-                             "(the independent FER2013 classifier); default regressor")
-    parser.add_argument("--scorer-weights", default=None, metavar="PATH",
-                        help="the scorer's weights (default: its shipped/installed ones)")
+    add_model_arguments(parser)
     parser.add_argument("--noises", type=int, default=1000, help="noise vectors per emotion "
                         "(paper: 1000)")
     parser.add_argument("--steps", type=int, default=11, help="label steps incl. both ends "
@@ -36,29 +32,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--emotions", default=None,
                         help="comma-separated extreme emotions (default: sad,disgust,fear,angry,"
                              "happy)")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="first noise seed; emotion k, noise i uses seed + k*noises + i")
-    parser.add_argument("--batch-size", type=int, default=550,
-                        help="faces per batch: batch-size // steps noises x every step (default 550)")
-    parser.add_argument("--precision", choices=("bf16", "fp32"), default="bf16",
-                        help="autocast for generator and scorer (default bf16: ~2x faster on "
-                             "CPU, scores within noise; see benchmarks/bench_sweep.py)")
     parser.add_argument("--calibrated", default=None, metavar="SWEEP_DIR",
                         help="walk calibrated weights from that sweep's calibration.json and "
                              "compare linearity with it")
-    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
     parser.add_argument("--resume", action="store_true",
                         help="reuse emotions already finished in --out by the same sweep")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the sweep, print the summary table; return 0."""
     from contemo.emotions import EXTREME_EMOTIONS
     from contemo.evaluation.calibration_report import compare_calibration
-    from contemo.evaluation.scorers import load_scorer
+    from contemo.evaluation.options import load_models
     from contemo.evaluation.sweep import SweepConfig, run_sweep
-    from contemo.generation.pipeline import EmotionPipeline
     from contemo.interpolation import calibrated_weights
 
     emotions = tuple(e for e in (args.emotions or ",".join(EXTREME_EMOTIONS)).split(",") if e)
@@ -69,9 +55,7 @@ def run(args: argparse.Namespace) -> int:
         weights = {e: tuple(calibrated_weights(args.calibrated, e, args.steps).tolist())
                    for e in base.emotions}
         config = SweepConfig(**{**base.__dict__, "weights": weights})
-    pipeline = EmotionPipeline.from_pretrained(args.checkpoint, args.device,
-                                               precision=args.precision)
-    scorer = load_scorer(args.scorer, args.scorer_weights, args.device)
+    pipeline, scorer = load_models(args)
     summary = run_sweep(pipeline, scorer, config, args.out,
                         checkpoint=args.checkpoint or "shipped", resume=args.resume,
                         progress=not args.quiet,

@@ -302,7 +302,8 @@ def test_real_process_exit_status_and_stderr(ckpt, tmp_path):
 
 def test_label_sources_table_names_every_flag():
     flags = [label_sources.flag(d) for s in label_sources.SOURCES for d in s.dests]
-    assert flags == ["--emotion", "--from", "--to", "--label", "--all-emotions"]
+    assert flags == ["--emotion", "--from", "--to", "--label", "--all-emotions", "--va",
+                     "--calibrated", "--emotion"]
 
 
 def test_a_refining_source_wins_over_the_one_it_refines(monkeypatch):

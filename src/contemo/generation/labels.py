@@ -150,11 +150,60 @@ def _declare_all(group: argparse._ArgumentGroup) -> None:
                        help="one column per training emotion, the paper's Fig. 3")
 
 
+def from_va(args: argparse.Namespace, steps: int) -> LabelSet:
+    """Return the label reaching a 'valence,arousal' target (theoretical anchors).
+
+    A target outside the reachable region goes to the nearest reachable point, with a
+    one-line warning on stderr naming both points.
+    """
+    import sys
+
+    from contemo.interpolation import va_to_label
+
+    try:
+        v, a = (float(x) for x in args.va.replace(" ", "").split(","))
+    except ValueError:
+        raise ContemoError(f"--va {args.va!r}: expected valence,arousal, e.g. 0.5,0.3") from None
+    target = va_to_label(v, a)
+    achieved = f"{target.achieved[0]:.3f},{target.achieved[1]:.3f}"
+    if target.clipped:
+        print(f"contemo: warning: --va {v:g},{a:g} is outside the reachable region; using the "
+              f"nearest reachable point {achieved}", file=sys.stderr)
+    return LabelSet(target.label[None], [f"VA {achieved}\n{describe(target.label, 2)}"],
+                    f"valence {v:g}, arousal {a:g}")
+
+
+def from_calibrated(args: argparse.Namespace, steps: int) -> LabelSet:
+    """Return the Neutral->emotion path on weights calibrated by a sweep (equal VA steps)."""
+    from contemo.interpolation import calibrated_path
+
+    end = canonical_emotion(args.emotion)
+    if end == EMOTIONS[NEUTRAL]:
+        raise ContemoError("--emotion neutral: give the emotion to move to from Neutral")
+    labels = calibrated_path(args.calibrated, end, steps)
+    texts = weight_text(labels[:, EMOTIONS.index(end)])
+    return LabelSet(labels, [f"{end} {t}" for t in texts], f"neutral -> {end} (calibrated)")
+
+
+def _declare_va(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--va", metavar="V,A",
+                       help="one face at a valence,arousal target in [-1, 1] (unreachable "
+                       "targets go to the nearest reachable point)")
+
+
+def _declare_calibrated(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--calibrated", metavar="SWEEP_DIR",
+                       help="with --emotion: step weights from that sweep's calibration.json, "
+                       "so equal steps give equal VA change")
+
+
 SOURCES: list[LabelSource] = [
     LabelSource(("emotion",), _declare_emotion, from_emotion, uses_steps=True),
     LabelSource(("from_emotion", "to_emotion"), _declare_from_to, from_to, uses_steps=True),
     LabelSource(("label",), _declare_label, from_labels, uses_steps=False),
     LabelSource(("all_emotions",), _declare_all, all_emotions, uses_steps=False),
+    LabelSource(("va",), _declare_va, from_va, uses_steps=False),
+    LabelSource(("calibrated", "emotion"), _declare_calibrated, from_calibrated, uses_steps=True),
 ]
 
 

@@ -1,0 +1,1 @@
+"""Measuring generated faces: sweeps, metrics, the independent judge, plots, user-study analysis."""

@@ -1,0 +1,1 @@
+"""Training loops: the conditional GAN and the valence-arousal regressor, run folders, checkpoints."""

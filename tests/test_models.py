@@ -100,3 +100,15 @@ def test_bad_checkpoints_are_one_line(tmp_path):
     (tmp_path / "b" / "config.json").write_text("{not json")
     with pytest.raises(ContemoError, match="JSON"):
         from_pretrained(tmp_path / "b")
+
+
+def test_bf16_pipeline_is_close_to_fp32(tmp_path):
+    torch.manual_seed(2)
+    save_pretrained(Generator(MODEL_PRESETS["tiny"]), tmp_path)
+    labels = neutral_to("sad", 5)
+    exact = EmotionPipeline.from_pretrained(tmp_path).generate(labels, seeds=[1] * 5)
+    fast = EmotionPipeline.from_pretrained(tmp_path, precision="bf16", channels_last=True)
+    out = fast.generate(labels, seeds=[1] * 5)
+    assert out.dtype == torch.float32 and (out - exact).abs().max() < 0.1
+    with pytest.raises(ContemoError, match="precision"):
+        EmotionPipeline.from_pretrained(tmp_path, precision="int3")

@@ -121,17 +121,29 @@ def augment(x: torch.Tensor, gen: torch.Generator, shift: int) -> torch.Tensor:
 
 
 def losses(model: VARegressor, x: torch.Tensor, va: torch.Tensor, cls: torch.Tensor
-           ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return (VA MSE over annotated rows, cross-entropy over known classes); 0 where none."""
+           ) -> dict[str, torch.Tensor]:
+    """Return {va_mse, va_ccc_loss, class_ce}: masked to annotated rows, 0 where there are none.
+
+    ``va_ccc_loss`` is the mean over valence and arousal of 1 - CCC on the batch, the
+    loss many AffectNet regressors add to MSE: it rewards matching the spread of the
+    targets, which MSE alone undershoots (predictions shrink toward the mean).
+    """
     pred, logits, _ = model(x)
+    zero = pred.sum() * 0
     known_va = ~va.isnan().any(1)
-    va_loss = F.mse_loss(pred[known_va], va[known_va]) if known_va.any() else pred.sum() * 0
+    out = {"va_mse": zero, "va_ccc_loss": zero, "class_ce": zero}
+    if known_va.any():
+        p, t = pred[known_va], va[known_va]
+        out["va_mse"] = F.mse_loss(p, t)
+        if len(p) > 1:
+            pm, tm = p.mean(0), t.mean(0)
+            cov = ((p - pm) * (t - tm)).mean(0)
+            denom = p.var(0, unbiased=False) + t.var(0, unbiased=False) + (pm - tm) ** 2
+            out["va_ccc_loss"] = (1 - 2 * cov / denom.clamp_min(1e-8)).mean()
     known = cls >= 0
     if logits is not None and known.any():
-        ce = F.cross_entropy(logits[known], cls[known])
-    else:
-        ce = pred.sum() * 0
-    return va_loss, ce
+        out["class_ce"] = F.cross_entropy(logits[known], cls[known])
+    return out
 
 
 def lr_at(config: RegressorTrainConfig, step: int, total: int) -> float:
@@ -213,7 +225,9 @@ def train(run_dir: Path, config: RegressorTrainConfig, train_set: Split, held_ou
     from contemo.training.regressor_report import evaluate
 
     torch.manual_seed(config.seed)
-    model = VARegressor(config.model_config(), name=name).to(device)
+    # channels_last: MobileNetV2's depthwise convs train ~1.6x faster on CPU in this layout.
+    model = VARegressor(config.model_config(), name=name).to(device,
+                                                             memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     start = load_checkpoint(run_dir / CHECKPOINT, model, opt) if resume else 0
     _keep_stats(run_dir / "stats.jsonl", start)
@@ -223,7 +237,7 @@ def train(run_dir: Path, config: RegressorTrainConfig, train_set: Split, held_ou
         gen = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
         order = torch.randperm(len(train_set), generator=gen)
         model.train()
-        sums = {"va_mse": 0.0, "class_ce": 0.0}
+        sums = {"va_mse": 0.0, "va_ccc_loss": 0.0, "class_ce": 0.0}
         t0 = time.perf_counter()
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{config.epochs}",
                    unit="batch", disable=None, leave=False)
@@ -232,18 +246,20 @@ def train(run_dir: Path, config: RegressorTrainConfig, train_set: Split, held_ou
             x = train_set.images[idx].float().div_(127.5).sub_(1.0)
             if config.augment:
                 x = augment(x, gen, config.shift)
+            x = x.to(device).contiguous(memory_format=torch.channels_last)
             for group in opt.param_groups:
                 group["lr"] = lr_at(config, epoch * steps_per_epoch + i, total)
-            va_loss, ce = losses(model, x.to(device), train_set.va[idx].to(device),
-                                 train_set.classes[idx].to(device))
-            loss = va_loss + config.class_weight * ce
+            parts = losses(model, x, train_set.va[idx].to(device),
+                           train_set.classes[idx].to(device))
+            loss = (parts["va_mse"] + config.ccc_weight * parts["va_ccc_loss"]
+                    + config.class_weight * parts["class_ce"])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            va_value, ce_value = va_loss.item(), ce.item()
-            sums["va_mse"] += va_value * len(idx)
-            sums["class_ce"] += ce_value * len(idx)
-            bar.set_postfix(va_mse=f"{va_value:.4f}", ce=f"{ce_value:.3f}")
+            for key, value in parts.items():
+                sums[key] += value.item() * len(idx)
+            bar.set_postfix(va_mse=f"{parts['va_mse'].item():.4f}",
+                            ce=f"{parts['class_ce'].item():.3f}")
         seconds = time.perf_counter() - t0
         report = evaluate(model, held_out)
         stats = {

@@ -42,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out from its last checkpoint")
     parser.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="CPU threads for torch (default: torch's choice; 1 is often faster "
+                        "on a busy machine)")
     parser.add_argument("--name", help="name of the released model (default: regressor-PRESET)")
     group = parser.add_argument_group("overrides (any preset or config field)")
     group.add_argument("--epochs", type=int)
@@ -51,6 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--input-size", type=int)
     group.add_argument("--width-mult", type=float)
     group.add_argument("--class-weight", type=float)
+    group.add_argument("--ccc-weight", type=float, help="add this x (1 - CCC) to the VA loss")
     group.add_argument("--val-fraction", type=float)
     group.add_argument("--seed", type=int)
     group.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
@@ -103,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
 
     overrides = {k: getattr(args, k) for k in (
         "epochs", "batch_size", "lr", "lr_schedule", "input_size", "width_mult", "class_weight",
+        "ccc_weight",
         "val_fraction", "seed", "augment")}
     saved: dict = {}
     if args.resume:
@@ -133,6 +138,12 @@ def run(args: argparse.Namespace) -> int:
     manifest = args.manifest or data.get("manifest")
     val_manifest = args.val_manifest or data.get("val_manifest")
     device = pick_device(args.device)
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ContemoError(f"--threads must be at least 1, got {args.threads}")
+        import torch
+
+        torch.set_num_threads(args.threads)
 
     dataset_all, dataset = load_split(root, config, Path(manifest) if manifest else None)
     if val_manifest:

@@ -33,6 +33,7 @@ class RegressorTrainConfig:
     lr_schedule: str = "constant"  # paper: constant; "cosine" anneals to 0 over the run (per step)
     weight_decay: float = 0.0
     class_weight: float = 1.0  # weight of the 8-class cross-entropy next to the VA MSE
+    ccc_weight: float = 0.0  # weight of a batch (1 - CCC) VA loss added to the MSE (0: MSE only)
     val_fraction: float = 0.1  # held-out share (whole identities when the manifest names them)
     seed: int = 0  # split, init, shuffling and augmentation all follow from it
     augment: bool = True  # horizontal flip + shift; VA and expression survive both
@@ -45,6 +46,7 @@ class RegressorTrainConfig:
             (self.lr > 0, f"lr must be positive, got {self.lr}"),
             (self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}"),
             (self.class_weight >= 0, f"class_weight must be >= 0, got {self.class_weight}"),
+            (self.ccc_weight >= 0, f"ccc_weight must be >= 0, got {self.ccc_weight}"),
             (0 < self.val_fraction < 1, f"val_fraction must be in (0, 1), got {self.val_fraction}"),
             (self.shift >= 0, f"shift must be >= 0, got {self.shift}"),
             (self.lr_schedule in LR_SCHEDULES,
@@ -115,7 +117,8 @@ PRESETS: dict[str, RegressorTrainConfig] = {
     # at ImageNet's 224 px (the paper's exact input size is not stated).
     "paper": RegressorTrainConfig(preset="paper", input_size=224, width_mult=1.0, epochs=100),
     # The shipped regressor: synthetic continuous faces at 64 px on 2 CPU cores in minutes.
-    "synth": RegressorTrainConfig(preset="synth", epochs=12, lr_schedule="cosine"),
+    "synth": RegressorTrainConfig(preset="synth", epochs=8, batch_size=32, lr_schedule="cosine",
+                                  class_weight=0.5, ccc_weight=1.0),
     # Tests and smoke runs: seconds on a CPU.
     "tiny": RegressorTrainConfig(preset="tiny", input_size=32, width_mult=0.25, feature_dim=16,
                                  epochs=1, batch_size=8, shift=2),

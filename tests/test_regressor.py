@@ -211,3 +211,12 @@ def test_bad_train_inputs_are_one_line_errors(tmp_path, capsys, argv, message):
     code = main(["regressor", "train", *[a.format(tmp=tmp_path) for a in argv]])
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1, err
+
+
+def test_crop_keeps_the_centre_before_resizing():
+    model = VARegressor(RegressorConfig(input_size=32, width_mult=0.25, feature_dim=16, crop=0.5))
+    frame = torch.full((1, 3, 64, 64), -1.0)
+    frame[..., 16:48, 16:48] = 1.0  # the centre half is white, the border black
+    assert torch.equal(model.prepare(frame), torch.ones(1, 3, 32, 32))
+    with pytest.raises(ContemoError, match="crop"):
+        RegressorConfig(crop=0.1)

@@ -43,10 +43,23 @@ class RegressorFeatures(nn.Module):
         super().__init__()
         self.regressor = regressor
         self.num_features = int(regressor.config.feature_dim)  # torchmetrics reads this
+        self._last: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """Return (N, F) float features; images are float (N, 3, H, W) in [-1, 1], any size."""
-        return self.regressor.score(images)["features"].clone()
+        """Return (N, F) float features; images are float (N, 3, H, W) in [-1, 1], any size.
+
+        FID and KID are fed the same batch object one after the other, so the features
+        of the last batch are reused when the very same tensor comes again.
+        """
+        if self._last is not None and self._last[0] is images:
+            return self._last[1].clone()
+        features = self.regressor.score(images)["features"].clone()
+        self._last = (images, features)
+        return features.clone()
+
+    def forget(self) -> None:
+        """Drop the cached batch (call once a set is fed)."""
+        self._last = None
 
 
 def fid_kid(real: torch.Tensor, fake: torch.Tensor, extractor: nn.Module, *,
@@ -75,6 +88,8 @@ def fid_kid(real: torch.Tensor, fake: torch.Tensor, extractor: nn.Module, *,
             batch = images[i:i + UPDATE_BATCH].float()
             fid.update(batch, real=is_real)
             kid.update(batch, real=is_real)
+    if isinstance(extractor, RegressorFeatures):
+        extractor.forget()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)  # KID's subsets are torch.randperm draws
         kid_mean, kid_std = kid.compute()

@@ -46,6 +46,7 @@ class RegressorConfig:
     width_mult: float = 0.5  # MobileNetV2 channel multiplier: 0.5 trains ~2.5x faster than 1.0
     feature_dim: int = 256  # shared embedding after pooling = the scorer's `features`
     dropout: float = 0.2  # before the embedding, as torchvision's MobileNetV2 classifier
+    crop: float = 1.0  # centred share of each side kept before resizing (0.8: the face, no hair)
 
     def __post_init__(self) -> None:
         if self.input_size < 32:
@@ -54,6 +55,8 @@ class RegressorConfig:
             raise ContemoError(f"regressor width_mult must be in [0.1, 2], got {self.width_mult}")
         if self.feature_dim < 2:
             raise ContemoError(f"regressor feature_dim must be >= 2, got {self.feature_dim}")
+        if not 0.3 <= self.crop <= 1.0:
+            raise ContemoError(f"regressor crop must be in [0.3, 1], got {self.crop}")
         if not 0.0 <= self.dropout < 1.0:
             raise ContemoError(f"regressor dropout must be in [0, 1), got {self.dropout}")
 
@@ -120,11 +123,19 @@ class VARegressor(nn.Module):
         return va, logits, feats
 
     def prepare(self, images: torch.Tensor) -> torch.Tensor:
-        """Return RGB images in [-1, 1] (N, 3, H, W), any size, resized to the input size."""
+        """Return RGB images in [-1, 1] (N, 3, H, W), any size, centre-cropped and resized.
+
+        Training and scoring both go through here, so a face is framed the same way.
+        """
         if not torch.is_tensor(images) or images.ndim != 4 or images.shape[1] != 3:
             shape = tuple(images.shape) if torch.is_tensor(images) else type(images).__name__
             raise ContemoError(f"regressor input: expected RGB images (N, 3, H, W), got {shape}")
         x = images.to(torch.float32)
+        if self.config.crop < 1.0:
+            h, w = x.shape[-2:]
+            ch, cw = max(1, round(h * self.config.crop)), max(1, round(w * self.config.crop))
+            top, left = (h - ch) // 2, (w - cw) // 2
+            x = x[..., top:top + ch, left:left + cw]
         size = self.config.input_size
         if x.shape[-2:] != (size, size):
             x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True,

@@ -246,7 +246,7 @@ def train(run_dir: Path, config: RegressorTrainConfig, train_set: Split, held_ou
             x = train_set.images[idx].float().div_(127.5).sub_(1.0)
             if config.augment:
                 x = augment(x, gen, config.shift)
-            x = x.to(device).contiguous(memory_format=torch.channels_last)
+            x = model.prepare(x.to(device)).contiguous(memory_format=torch.channels_last)
             for group in opt.param_groups:
                 group["lr"] = lr_at(config, epoch * steps_per_epoch + i, total)
             parts = losses(model, x, train_set.va[idx].to(device),

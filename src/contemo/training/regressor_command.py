@@ -53,6 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--lr-schedule", choices=("constant", "cosine"))
     group.add_argument("--input-size", type=int)
     group.add_argument("--width-mult", type=float)
+    group.add_argument("--crop", type=float, help="centred share of each side kept (0.3-1)")
     group.add_argument("--class-weight", type=float)
     group.add_argument("--ccc-weight", type=float, help="add this x (1 - CCC) to the VA loss")
     group.add_argument("--val-fraction", type=float)
@@ -107,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
 
     overrides = {k: getattr(args, k) for k in (
         "epochs", "batch_size", "lr", "lr_schedule", "input_size", "width_mult", "class_weight",
-        "ccc_weight",
+        "ccc_weight", "crop",
         "val_fraction", "seed", "augment")}
     saved: dict = {}
     if args.resume:

@@ -100,6 +100,7 @@ def write_model_card(path: Path, run_dir: Path, config: Any, data: dict[str, Any
         for dim in ("valence", "arousal")
     )
     cls = report["classes"]
+    make_data = _synth_command(Path(data["root"]))
     text = f"""# {name}: contemo valence-arousal regressor
 
 MobileNetV2 (torchvision, width {config.width_mult}, random init: no ImageNet weights) at
@@ -128,8 +129,24 @@ Class accuracy {cls['accuracy']:.4f}, macro F1 {cls['macro_f1']:.4f} (n={cls['n'
 
 ## Reproduce
 ```
-{command}
+{make_data}{command}
 ```
 """
     atomic_write(path, lambda tmp: tmp.write_text(text))
     return path
+
+
+def _synth_command(root: Path) -> str:
+    """Return the `contemo data synth` line that regenerates a synthetic set (+ newline), or ''."""
+    import json
+    import shlex
+
+    try:
+        info = json.loads((root / "synth.json").read_text())
+    except (OSError, ValueError):
+        return ""
+    if info.get("kind") != "continuous":
+        return ""
+    return shlex.join(["contemo", "data", "synth", "--continuous", str(info["images"]),
+                       "--size", str(info["size"]), "--seed", str(info["seed"]),
+                       "--out", str(root)]) + "\n"

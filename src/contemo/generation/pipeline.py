@@ -34,8 +34,11 @@ def noise_for_seeds(seeds: Sequence[int], z_dim: int) -> torch.Tensor:
     return torch.stack(rows) if rows else torch.empty(0, z_dim)
 
 
-def parse_seeds(text: str) -> list[int]:
-    """Return the seeds written as '0-7', '3,5,9' or '0-3,10' (CLI and API form)."""
+def parse_seeds(text: str, limit: int | None = None) -> list[int]:
+    """Return the seeds written as '0-7', '3,5,9' or '0-3,10' (CLI and API form).
+
+    `limit` caps how many seeds the text may name, checked before the list is built.
+    """
     seeds: list[int] = []
     for part in text.replace(" ", "").split(","):
         if not part:
@@ -48,6 +51,8 @@ def parse_seeds(text: str) -> list[int]:
             raise ContemoError(f"seeds {text!r}: expected e.g. 0-7 or 1,4,9") from None
         if b < a or a < 0:
             raise ContemoError(f"seeds {text!r}: range {part} must be ascending and non-negative")
+        if limit is not None and len(seeds) + b - a + 1 > limit:
+            raise ContemoError(f"seeds {text!r}: more than {limit} seeds")
         seeds.extend(range(a, b + 1))
     if not seeds:
         raise ContemoError(f"seeds {text!r}: no seeds given")
@@ -132,6 +137,27 @@ class EmotionPipeline:
         if z.ndim != 2 or z.shape[1] != self.config.z_dim:
             raise ContemoError(f"z must be (N, {self.config.z_dim}), got {tuple(z.shape)}")
         return z
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """Return the torch device for a --device value ('auto': CUDA, else Apple MPS, else CPU)."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        return torch.device("mps" if mps is not None and mps.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise ContemoError(f"--device {name!r}: expected auto, cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ContemoError(f"--device {name}: CUDA is not available on this machine")
+    if device.type == "cuda" and device.index is not None \
+            and device.index >= torch.cuda.device_count():
+        raise ContemoError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s)")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ContemoError(f"--device {name}: Apple MPS is not available on this machine")
+    return device
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:

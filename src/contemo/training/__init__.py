@@ -1,1 +1,4 @@
-"""Training loops: the conditional GAN and the valence-arousal regressor, run folders, checkpoints."""
+"""Training: the GAN loop (`contemo train`), its configs, checkpoints and run folders.
+
+Inference never imports this package; it only reads the released generator folder.
+"""

@@ -89,6 +89,7 @@ def test_report_has_every_emotion_and_skips_missing_ones(tmp_path, folders, regr
     assert report["per_class"]["sad"] == {"skipped": "no real images of this emotion"}
     assert report["overall"]["real_images"] == report["overall"]["generated_images"] == 6
     assert report["metrics"] == [FID_NAME, KID_NAME] and "not Inception" in report["note"]
+    assert report["real_vs_real"]["real_images"] == report["real_vs_real"]["generated_images"] == 3
 
 
 def test_evaluate_quality_command_writes_quality_json(tmp_path, folders, capsys):
@@ -96,7 +97,7 @@ def test_evaluate_quality_command_writes_quality_json(tmp_path, folders, capsys)
     out = tmp_path / "q.json"
     code = main(["evaluate", "quality", "--real", str(real), "--checkpoint", str(folders / "gen"),
                  "--regressor", str(folders / "reg"), "--kid-subsets", "3", "--max-per-class",
-                 "2", "--out", str(out)])
+                 "2", "--no-reference", "--out", str(out)])
     assert code == 0
     printed = capsys.readouterr().out
     assert "not Inception" in printed and "overall" in printed
@@ -104,6 +105,7 @@ def test_evaluate_quality_command_writes_quality_json(tmp_path, folders, capsys)
     assert set(report["per_class"]) == set(EMOTIONS)
     assert all(report["per_class"][e]["real_images"] == 2 for e in EMOTIONS)
     assert FID_NAME in report["overall"] and report["real"]["layout"] == "faces"
+    assert report["real_vs_real"] is None
 
 
 @pytest.mark.parametrize("extra, message", [

@@ -115,14 +115,16 @@ def generate_like(pipeline: Any, emotions: Sequence[str], counts: Sequence[int],
 
 def quality_report(real: torch.Tensor, real_emotions: Sequence[str | None], pipeline: Any,
                    regressor: Any, *, max_per_class: int | None = None, seed_start: int = 0,
-                   kid_subsets: int = 100, kid_subset_size: int = 1000, seed: int = 0
-                   ) -> dict[str, Any]:
+                   kid_subsets: int = 100, kid_subset_size: int = 1000, seed: int = 0,
+                   reference: bool = True) -> dict[str, Any]:
     """Return quality.json's content: FID/KID overall and per emotion, named as regressor-based.
 
     `real` holds float images in [-1, 1]; `real_emotions[i]` is image i's training emotion
     (None: not one of the six, e.g. AffectNet's surprise, left out and counted). Each
     emotion present gets as many one-hot generated images as it has real ones (capped by
     `max_per_class`, real images then drawn by `seed`), so overall compares like with like.
+    With `reference`, 'real_vs_real' scores one random half of those real images against
+    the other: the floor a perfect generator would reach at this sample size.
     """
     emotions = np.asarray([e if e is not None else "" for e in real_emotions])
     if len(emotions) != len(real):
@@ -153,6 +155,12 @@ def quality_report(real: torch.Tensor, real_emotions: Sequence[str | None], pipe
         else:
             per_class[emotion] = fid_kid(real[torch.as_tensor(picked[emotion])], fakes[emotion],
                                          extractor, **settings)
+    floor = None
+    if reference and len(real_all) >= 4:
+        halves = np.random.default_rng(seed + 1).permutation(len(real_all))
+        half = len(halves) // 2
+        floor = fid_kid(real_all[torch.as_tensor(halves[:half])],
+                        real_all[torch.as_tensor(halves[half:2 * half])], extractor, **settings)
     return {
         "metrics": [FID_NAME, KID_NAME],
         "note": NOTE,
@@ -163,6 +171,7 @@ def quality_report(real: torch.Tensor, real_emotions: Sequence[str | None], pipe
         "real_left_out": int(np.sum(emotions == "")),
         "overall": fid_kid(real_all, fake_all, extractor, **settings),
         "per_class": per_class,
+        "real_vs_real": floor,
     }
 
 
@@ -170,6 +179,8 @@ def format_report(report: dict[str, Any]) -> str:
     """Return the report as a table (one row per set), headed by what the features are."""
     lines = [f"{'set':<10} {'real':>6} {'gen':>6} {'FID*':>10} {'KID* mean':>11} {'KID* std':>9}"]
     rows = [("overall", report["overall"]), *report["per_class"].items()]
+    if report.get("real_vs_real"):
+        rows.append(("real/real", report["real_vs_real"]))
     for name, entry in rows:
         if "skipped" in entry:
             lines.append(f"{name:<10} skipped: {entry['skipped']}")
@@ -179,4 +190,6 @@ def format_report(report: dict[str, Any]) -> str:
                      f"{entry[FID_NAME]:>10.4f} {kid['mean']:>11.5f} {kid['std']:>9.5f}")
     lines.append(f"* FID/KID on {report['feature_extractor']['regressor']} features "
                  "(contemo regressor, not Inception): not comparable with published FIDs.")
+    if report.get("real_vs_real"):
+        lines.append("  real/real: two random halves of the real images (the floor at this size)")
     return "\n".join(lines)

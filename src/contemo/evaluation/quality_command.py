@@ -39,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kid-subset-size", type=int, default=1000,
                         help="shrunk to the smaller set's size when that is smaller")
     parser.add_argument("--seed", type=int, default=0, help="real-image sampling and KID subsets")
+    parser.add_argument("--reference", action=argparse.BooleanOptionalAction, default=True,
+                        help="also score two halves of the real images against each other "
+                        "(the floor a perfect generator reaches; default on)")
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     parser.add_argument("--out", metavar="JSON", default="quality.json",
                         help="where to write the report (default: quality.json)")
@@ -64,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         real, [r.emotion for r in dataset.records], pipeline, regressor,
         max_per_class=args.max_per_class, seed_start=args.seed_start,
         kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size, seed=args.seed,
+        reference=args.reference,
     )
     report = {
         "generator": str(args.checkpoint or "shipped"),

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from contemo.errors import ContemoError
+
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
     """Return `path` after `write(tmp)` filled a temp file beside it that then replaced `path`.
@@ -45,3 +47,34 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
     """Return `path` after writing `obj` as indented JSON atomically."""
     text = json.dumps(obj, indent=2, sort_keys=False) + "\n"
     return atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
+def read_format_json(path: str | os.PathLike, fmt: str, *, missing: str) -> dict[str, Any]:
+    """Return a JSON object file whose 'format' field is `fmt`; any problem is one line.
+
+    `missing` is what to say after the path when the file does not exist (e.g. how to
+    make it). Every contemo file that carries a format tag (releases, studies,
+    calibrations) is read through here, so their errors read alike.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ContemoError(f"{path}: {missing}")
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ContemoError(f"{path}: not valid JSON ({err.__class__.__name__})") from None
+    if not isinstance(data, dict) or data.get("format") != fmt:
+        raise ContemoError(f"{path}: field 'format' must be {fmt!r}")
+    return data
+
+
+def load_tensors(path: str | os.PathLike) -> dict[str, Any]:
+    """Return the tensors of a safetensors file; a damaged or foreign file is one line."""
+    from safetensors import SafetensorError  # lazy: torch stays out of light commands
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ContemoError(f"{path}: not a readable safetensors file ({err})".splitlines()[0]
+                           ) from None

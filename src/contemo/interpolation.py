@@ -21,6 +21,7 @@ import numpy as np
 
 from contemo.emotions import EMOTIONS, EXTREME_EMOTIONS, NEUTRAL, NUM_EMOTIONS, VA_ANCHORS
 from contemo.errors import ContemoError
+from contemo.fileio import read_format_json
 
 Anchors = dict[str, tuple[float, float]]
 
@@ -288,16 +289,7 @@ def _is_point(value: object) -> bool:
 
 def _read_calibration(sweep_dir: str | Path) -> tuple[dict, Path]:
     """Return (calibration.json data, its path); a missing or foreign file is a one-line error."""
-    import json
-
     given = Path(sweep_dir)
     file = given if given.is_file() else given / CALIBRATION_FILE
-    if not file.is_file():
-        raise ContemoError(f"{file}: not found (run `contemo evaluate sweep --out {given}` first)")
-    try:
-        data = json.loads(file.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ContemoError(f"{file}: not valid JSON ({err.__class__.__name__})") from None
-    if not isinstance(data, dict) or data.get("format") != CALIBRATION_FORMAT:
-        raise ContemoError(f"{file}: field 'format' must be {CALIBRATION_FORMAT!r}")
-    return data, file
+    missing = f"not found (run `contemo evaluate sweep --out {given}` first)"
+    return read_format_json(file, CALIBRATION_FORMAT, missing=missing), file

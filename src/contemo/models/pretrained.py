@@ -9,19 +9,17 @@ buffers included, as safetensors: loading one can never run code.
 
 from __future__ import annotations
 
-import json
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from contemo import __version__
 from contemo.emotions import EMOTIONS, VA_ANCHORS
 from contemo.errors import ContemoError
-from contemo.fileio import atomic_write, atomic_write_json
+from contemo.fileio import atomic_write, atomic_write_json, load_tensors, read_format_json
 from contemo.models.config import ModelConfig
 from contemo.models.dcgan import Generator
 
@@ -56,15 +54,9 @@ def read_config(model_dir: str | Path) -> dict[str, Any]:
     path = folder / CONFIG_FILE
     if not folder.is_dir():
         raise ContemoError(f"{folder}: checkpoint folder not found")
-    if not path.is_file():
-        raise ContemoError(f"{path}: missing (a checkpoint folder holds {CONFIG_FILE} + "
-                           f"{WEIGHTS_FILE})")
-    try:
-        meta = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ContemoError(f"{path}: not valid JSON ({err.__class__.__name__})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ContemoError(f"{path}: field 'format' must be {FORMAT!r}")
+    meta = read_format_json(
+        path, FORMAT, missing=f"missing (a checkpoint folder holds {CONFIG_FILE} + {WEIGHTS_FILE})"
+    )
     if meta.get("emotions") != list(EMOTIONS):
         raise ContemoError(
             f"{path}: field 'emotions' is {meta.get('emotions')!r}; this contemo uses "
@@ -84,19 +76,21 @@ def from_pretrained(model_dir: str | Path | None = None, device: str | torch.dev
     weights = folder / WEIGHTS_FILE
     if not weights.is_file():
         raise ContemoError(f"{weights}: missing")
-    try:
-        state = load_file(str(weights))
-    except (SafetensorError, OSError, ValueError) as err:
-        raise ContemoError(f"{weights}: not a readable safetensors file ({err})".splitlines()[0]
-                           ) from None
     generator = Generator(meta["model_config"])
+    load_weights(generator, weights)
+    return generator.to(device).eval(), meta
+
+
+def load_weights(module: torch.nn.Module, weights: Path) -> None:
+    """Fill `module` with the tensors of `weights` (strict); a mismatch is one line."""
+    state = load_tensors(weights)
     try:
-        generator.load_state_dict(state, strict=True)
+        module.load_state_dict(state, strict=True)
     except RuntimeError as err:
-        first = str(err).splitlines()[1].strip() if len(str(err).splitlines()) > 1 else str(err)
+        lines = str(err).splitlines()
+        first = lines[1].strip() if len(lines) > 1 else lines[0]
         raise ContemoError(f"{weights}: weights do not fit config.json's model ({first})"
                            ) from None
-    return generator.to(device).eval(), meta
 
 
 def default_checkpoint() -> Path:

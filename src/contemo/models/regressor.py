@@ -14,7 +14,6 @@ generator's. The default folder is the regressor shipped in ``contemo/assets``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, fields
 from importlib import resources
 from pathlib import Path
@@ -22,14 +21,14 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 
 from contemo import __version__
 from contemo.emotions import AFFECTNET_CLASSES
 from contemo.errors import ContemoError
-from contemo.fileio import atomic_write, atomic_write_json
+from contemo.fileio import atomic_write, atomic_write_json, read_format_json
+from contemo.models.pretrained import load_weights
 
 FORMAT = "contemo-regressor/1"
 CONFIG_FILE = "config.json"
@@ -200,21 +199,10 @@ class VARegressor(nn.Module):
         weights = folder / WEIGHTS_FILE
         if not weights.is_file():
             raise ContemoError(f"{weights}: missing")
-        try:
-            state = load_file(str(weights))
-        except (SafetensorError, OSError, ValueError) as err:
-            raise ContemoError(f"{weights}: not a readable safetensors file ({err})"
-                               .splitlines()[0]) from None
         saved_head = bool(meta.get("class_head", True))
         model = cls(meta["model_config"], class_head=saved_head,
                     name=str(meta.get("name") or folder.name))
-        try:
-            model.load_state_dict(state, strict=True)
-        except RuntimeError as err:
-            lines = str(err).splitlines()
-            first = lines[1].strip() if len(lines) > 1 else lines[0]
-            raise ContemoError(f"{weights}: weights do not fit config.json's model ({first})"
-                               ) from None
+        load_weights(model, weights)
         if not class_head:
             model.drop_class_head()
         return model.to(device).eval()
@@ -226,15 +214,9 @@ def read_config(model_dir: str | Path) -> dict[str, Any]:
     path = folder / CONFIG_FILE
     if not folder.is_dir():
         raise ContemoError(f"{folder}: regressor folder not found")
-    if not path.is_file():
-        raise ContemoError(f"{path}: missing (a regressor folder holds {CONFIG_FILE} + "
-                           f"{WEIGHTS_FILE})")
-    try:
-        meta = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ContemoError(f"{path}: not valid JSON ({err.__class__.__name__})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ContemoError(f"{path}: field 'format' must be {FORMAT!r}")
+    meta = read_format_json(
+        path, FORMAT, missing=f"missing (a regressor folder holds {CONFIG_FILE} + {WEIGHTS_FILE})"
+    )
     if meta.get("classes") != list(AFFECTNET_CLASSES):
         raise ContemoError(f"{path}: field 'classes' must be {list(AFFECTNET_CLASSES)!r} "
                            "(AffectNet's order); this contemo will not reorder classes")

@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from contemo.errors import ContemoError
-from contemo.fileio import atomic_write, atomic_write_json
+from contemo.fileio import atomic_write, atomic_write_json, load_tensors
 
 FORMAT = "contemo-train-state/1"
 NAME = re.compile(r"^checkpoint-(\d{6,})\.json$")
@@ -115,12 +114,7 @@ def load(sidecar: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         raise ContemoError(f"{weights}: checkpoint tensors missing")
     if _sha256(weights) != meta.get("sha256"):
         raise ContemoError(f"{weights}: checksum does not match {sidecar.name} (file damaged)")
-    try:
-        tensors = load_file(str(weights))
-    except (SafetensorError, OSError, ValueError) as err:
-        raise ContemoError(f"{weights}: not a readable safetensors file ({err})".splitlines()[0]
-                           ) from None
-    return tensors, meta
+    return load_tensors(weights), meta
 
 
 def module_tensors(prefix: str, module: torch.nn.Module) -> dict[str, torch.Tensor]:

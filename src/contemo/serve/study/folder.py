@@ -14,7 +14,6 @@ generated and which emotion each shows stay in study.json on the server.
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import re
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import Any
 
 from contemo.emotions import EMOTIONS
 from contemo.errors import ContemoError
+from contemo.fileio import read_format_json
 
 FORMAT = "contemo-study/1"
 STUDY_FILE = "study.json"
@@ -87,14 +87,9 @@ def load_study(folder: str | Path) -> Study:
     """Return the study in `folder`; any problem is a one-line ContemoError naming the field."""
     folder = Path(folder)
     path = folder / STUDY_FILE
-    if not path.is_file():
-        raise ContemoError(f"{path}: not found (create a study with `contemo study create`)")
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ContemoError(f"{path}: not valid JSON ({err.__class__.__name__})") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise ContemoError(f"{path}: field 'format' must be {FORMAT!r}")
+    data = read_format_json(
+        path, FORMAT, missing="not found (create a study with `contemo study create`)"
+    )
     if data.get("emotions") != list(EMOTIONS):
         raise ContemoError(f"{path}: field 'emotions' must be {list(EMOTIONS)!r}")
     if not isinstance(data.get("admin_token_sha256"), str):

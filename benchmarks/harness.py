@@ -57,15 +57,30 @@ def timed(fn: Callable[[], Any], *, warmup: int = 1, repeat: int = 3, sync: bool
     return best
 
 
-def matmul_peak(device: str = "cpu", n: int = 2048) -> dict[str, float]:
-    """Return measured dense-matmul GFLOP/s (fp32 and bf16) on `device`: the roofline for ratios."""
-    out = {}
-    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+def matmul_peak(device: str = "cpu", n: int = 2048) -> dict[str, float | None]:
+    """Return measured dense-matmul GFLOP/s on `device`: the roofline for ratios.
+
+    bf16 is measured only where it is native (`contemo.hardware.native_bf16`); on an
+    AVX2-only CPU PyTorch emulates it at a small fraction of fp32 speed, so it is None.
+    """
+    from contemo.hardware import native_bf16
+
+    out: dict[str, float | None] = {"matmul_bf16_gflops": None}
+    dtypes = [("fp32", torch.float32)] + ([("bf16", torch.bfloat16)] if native_bf16(device)
+                                          else [])
+    for name, dtype in dtypes:
         a = torch.randn(n, n, device=device, dtype=dtype)
         b = torch.randn(n, n, device=device, dtype=dtype)
         seconds = timed(lambda a=a, b=b: a @ b, warmup=1, repeat=3, sync=device != "cpu")
         out[f"matmul_{name}_gflops"] = 2 * n**3 / seconds / 1e9
     return out
+
+
+def peak_text(peak: dict[str, float | None]) -> str:
+    """Return the matmul peak as one printable phrase."""
+    bf16 = peak.get("matmul_bf16_gflops")
+    return (f"matmul peak fp32 {peak['matmul_fp32_gflops']:.0f} GFLOP/s, bf16 "
+            + (f"{bf16:.0f} GFLOP/s" if bf16 else "not native here (emulated: not measured)"))
 
 
 def write_result(name: str, payload: dict[str, Any]) -> Path:

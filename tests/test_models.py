@@ -112,3 +112,20 @@ def test_bf16_pipeline_is_close_to_fp32(tmp_path):
     assert out.dtype == torch.float32 and (out - exact).abs().max() < 0.1
     with pytest.raises(ContemoError, match="precision"):
         EmotionPipeline.from_pretrained(tmp_path, precision="int3")
+
+
+def test_minibatch_std_is_taken_within_each_label():
+    from contemo.models.dcgan import minibatch_std
+
+    # Two emotions; every "sad" image is the same, the "happy" ones differ: only happy's
+    # images see a spread, however far apart the two emotions are.
+    sad = torch.full((4, 2, 1, 1), 5.0)
+    happy = torch.randn(4, 2, 1, 1, generator=torch.Generator().manual_seed(0))
+    h = torch.cat([sad, happy])
+    v = torch.cat([torch.eye(6)[[1] * 4], torch.eye(6)[[5] * 4]])
+    spread = minibatch_std(h, v)[:, -1, 0, 0]
+    assert torch.allclose(spread[:4], torch.full((4,), 1e-4), atol=1e-5)
+    expected = happy.flatten(1).var(dim=0, unbiased=False).add(1e-8).sqrt().mean()
+    assert torch.allclose(spread[4:], expected.expand(4))
+    # the label-blind std would have seen the sad/happy gap as "variety" for all 8
+    assert minibatch_std(h, torch.eye(6)[[1] * 8])[:4, -1].min() > 1.0

@@ -156,3 +156,25 @@ def test_signal_saves_a_checkpoint_then_resume_works(faces, tmp_path, signum, co
                  "--set", "grid_every=0"]) == 0
     assert json.loads(max((run / "checkpoints").glob("*.json")).read_text())["step"] \
         == step + 1
+
+
+def test_mode_seeking_pairs_share_labels_and_reward_variety():
+    from contemo.training.gan import mode_seeking, paired_labels
+
+    labels = torch.eye(6)[torch.tensor([0, 1, 2, 3, 4, 5, 0, 1, 5])]
+    paired = paired_labels(labels)
+    assert torch.equal(paired[4:8], labels[:4]) and torch.equal(paired[8], labels[8])
+    z = torch.randn(8, 16, generator=torch.Generator().manual_seed(0))
+    same = torch.zeros(8, 3, 4, 4)
+    varied = torch.cat([torch.zeros(4, 3, 4, 4), torch.full((4, 3, 4, 4), 0.5)])
+    assert mode_seeking(same, z, cap=10.0) == 0
+    ratio = 0.5 / (z[:4] - z[4:]).abs().mean(dim=1)
+    assert torch.allclose(mode_seeking(varied, z, cap=10.0), ratio.mean())
+    assert mode_seeking(varied, z, cap=0.01) == pytest.approx(0.01)  # capped: no reward past it
+
+
+def test_diversity_run_trains_and_logs(faces, tmp_path):
+    assert train(faces, tmp_path, "--steps", "2", *FP32, "--set", "diversity=1") == 0
+    run = only_run(tmp_path)
+    assert json.loads((run / "config.json").read_text())["diversity"] == 1.0
+    assert (run / "generator" / "generator.safetensors").is_file()

@@ -15,9 +15,10 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                              "(the independent FER2013 classifier); default regressor")
     parser.add_argument("--scorer-weights", default=None, metavar="PATH",
                         help="the scorer's weights (default: its shipped/installed ones)")
-    parser.add_argument("--precision", choices=("bf16", "fp32"), default="bf16",
-                        help="autocast for generator and scorer (default bf16: faster on CPU, "
-                             "scores within noise; see benchmarks/bench_sweep.py)")
+    parser.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
+                        help="autocast for generator and scorer (default auto: bf16 where the "
+                             "CPU/GPU has it natively, scores within noise, else fp32; see "
+                             "benchmarks/bench_sweep.py)")
     parser.add_argument("--batch-size", type=int, default=550,
                         help="faces generated and scored at once (default 550)")
     parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True,
@@ -26,6 +27,15 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="first noise seed")
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def resolve_precision(args: argparse.Namespace) -> str:
+    """Return --precision made concrete (auto: bf16 where native on --device, else fp32)."""
+    if args.precision == "auto":
+        from contemo.hardware import native_bf16
+
+        args.precision = "bf16" if native_bf16(args.device) else "fp32"
+    return args.precision
 
 
 def load_models(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -37,7 +47,7 @@ def load_models(args: argparse.Namespace) -> tuple[Any, Any]:
     if args.batch_size < 1:
         raise ContemoError(f"--batch-size must be at least 1, got {args.batch_size}")
     pipeline = EmotionPipeline.from_pretrained(args.checkpoint, args.device,
-                                               precision=args.precision,
+                                               precision=resolve_precision(args),
                                                channels_last=args.channels_last)
     scorer = load_scorer(args.scorer, args.scorer_weights, args.device)
     return pipeline, prepare_scorer(scorer, args.channels_last)

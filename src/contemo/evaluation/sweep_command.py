@@ -43,13 +43,13 @@ def run(args: argparse.Namespace) -> int:
     """Run the sweep, print the summary table; return 0."""
     from contemo.emotions import EXTREME_EMOTIONS
     from contemo.evaluation.calibration_report import compare_calibration
-    from contemo.evaluation.options import load_models
+    from contemo.evaluation.options import load_models, resolve_precision
     from contemo.evaluation.sweep import SweepConfig, run_sweep
     from contemo.interpolation import calibrated_weights
 
     emotions = tuple(e for e in (args.emotions or ",".join(EXTREME_EMOTIONS)).split(",") if e)
     base = SweepConfig(noises=args.noises, steps=args.steps, emotions=emotions, seed=args.seed,
-                       batch_size=args.batch_size, precision=args.precision)
+                       batch_size=args.batch_size, precision=resolve_precision(args))
     config = base
     if args.calibrated:
         weights = {e: tuple(calibrated_weights(args.calibrated, e, args.steps).tolist())

@@ -7,7 +7,9 @@ interpolated labels of §3.3 go down the very same path, with no special case.
 Layer pattern is Radford et al.'s DCGAN: 4x4 transposed convs with BatchNorm+ReLU
 in G, strided 4x4 convs with LeakyReLU(0.2) in D, no pooling, no fully connected
 hidden layers, N(0, 0.02) init. One addition to D: a minibatch-std channel before its
-last conv, the standard remedy for the per-emotion mode collapse plain DCGAN showed.
+last conv, computed *within each emotion* of the batch, the remedy for the per-emotion
+mode collapse (z ignored) that plain DCGAN, and DCGAN with the usual label-blind
+minibatch std, showed on 2,052 faces.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import itertools
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from contemo.models.config import ModelConfig
@@ -83,27 +86,30 @@ class Discriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         h = self.features(x)
-        out = self.head(minibatch_std(h)).flatten(1).squeeze(1)
+        out = self.head(minibatch_std(h, v)).flatten(1).squeeze(1)
         pooled = h.sum(dim=(2, 3))
         return out + (self.label_proj(v.to(pooled.dtype)) * pooled).sum(dim=1)
 
 
-MBSTD_GROUP = 4  # images per group whose feature spread D sees (Karras et al., 2018)
+def minibatch_std(h: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Return `h` (N, C, H, W) with one more channel: the feature spread among same-label images.
 
-
-def minibatch_std(h: torch.Tensor, group: int = MBSTD_GROUP) -> torch.Tensor:
-    """Return `h` (N, C, H, W) with one more channel: the feature std within groups of images.
-
-    Without it, a conditional DCGAN on a few thousand faces collapses to one face per
-    emotion (z ignored: measured std over seeds 0.004 vs 0.2 over labels after 3000
-    steps): D scores each image alone and cannot see that a batch lacks variety.
+    D scores each image alone, so it cannot see that every fake "happy" in a batch is
+    the same face. Karras et al.'s minibatch std gives it the batch's spread, but over
+    a batch that mixes emotions the spread *between* emotions hides the collapse
+    *within* one: with it, G still ignored z (pixel std over seeds 0.006 against 0.15
+    over people in the data, after 3,000 steps). So the std is taken per label class
+    (argmax of v: one-hot during training) and each image sees its own class's value.
     """
-    n, c, height, width = h.shape
-    g = next(k for k in range(min(group, n), 0, -1) if n % k == 0)
-    y = h.float().reshape(g, n // g, c, height, width)
-    y = (y - y.mean(dim=0)).square().mean(dim=0).add(1e-8).sqrt().mean(dim=(1, 2, 3))
-    y = y.reshape(1, -1, 1, 1, 1).expand(g, -1, 1, height, width).reshape(n, 1, height, width)
-    return torch.cat([h, y.to(h.dtype)], dim=1)
+    n, _, height, width = h.shape
+    y = h.float().flatten(1)  # (N, F)
+    member = F.one_hot(v.argmax(dim=1), v.shape[1]).to(y.dtype)  # (N, K)
+    counts = member.sum(dim=0).clamp(min=1.0)  # (K,)
+    means = (member.t() @ y) / counts[:, None]  # (K, F)
+    var = (member.t() @ (y - member @ means).square()) / counts[:, None]
+    spread = var.add(1e-8).sqrt().mean(dim=1)  # (K,)
+    per_image = (member @ spread).reshape(n, 1, 1, 1).expand(n, 1, height, width)
+    return torch.cat([h, per_image.to(h.dtype)], dim=1)
 
 
 def init_dcgan(module: nn.Module) -> None:

@@ -57,6 +57,33 @@ class TrainData:
     description: dict[str, Any]
 
 
+def paired_labels(labels: torch.Tensor) -> torch.Tensor:
+    """Return the batch's labels with the second half replaced by the first half's.
+
+    Image i and image i + N/2 then share a label but not their noise, which is what
+    the mode-seeking term compares. Fakes keep the data's label distribution.
+    """
+    half = labels.shape[0] // 2
+    out = labels.clone()
+    out[half:2 * half] = labels[:half]
+    return out
+
+
+def mode_seeking(fake: torch.Tensor, z: torch.Tensor, cap: float) -> torch.Tensor:
+    """Return the mode-seeking reward: mean |G(z1,v)-G(z2,v)| / mean |z1-z2|, capped at `cap`.
+
+    MSGAN (Mao et al., 2019) maximises this ratio so that G cannot map different noise
+    under the same label to the same face. The cap (about the data's own ratio for two
+    people with the same emotion: pixel std 0.15) stops it rewarding noise for its own
+    sake once faces differ as much as real people do; a plain ratio, not MSGAN's
+    1/(ratio + eps), so a collapsed start does not blow up the G loss.
+    """
+    half = fake.shape[0] // 2
+    images = (fake[:half].float() - fake[half:2 * half].float()).abs().mean(dim=(1, 2, 3))
+    noise = (z[:half] - z[half:2 * half]).abs().mean(dim=1)
+    return (images / noise).clamp(max=cap).mean()
+
+
 class GANTrainer:
     """Train G and D of one run folder; `train()` returns the process exit status."""
 
@@ -100,8 +127,9 @@ class GANTrainer:
         """Run one D step and one G step on this rank's batch, then update the EMA."""
         acc, step = self.acc, self.step
         real, labels, z = self.sampler.batch(step)
+        fake_labels = paired_labels(labels) if self.cfg.diversity else labels
         with acc.autocast():
-            fake = self.g_train(z, labels)
+            fake = self.g_train(z, fake_labels)
         self.opt_d.zero_grad(set_to_none=True)
         with acc.no_sync(self.d_train):  # all-reduce D's gradient once, after the fake pass
             with acc.autocast():
@@ -109,7 +137,7 @@ class GANTrainer:
             loss_real = F.softplus(-d_real).mean()
             acc.backward(loss_real)
         with acc.autocast():
-            d_fake = self.d_train(fake.detach(), labels).float()
+            d_fake = self.d_train(fake.detach(), fake_labels).float()
         loss_fake = F.softplus(d_fake).mean()
         acc.backward(loss_fake)
         self.opt_d.step()
@@ -117,15 +145,17 @@ class GANTrainer:
         self.d_local.requires_grad_(False)
         self.opt_g.zero_grad(set_to_none=True)
         with acc.autocast():
-            g_logits = self.d_local(fake, labels).float()
+            g_logits = self.d_local(fake, fake_labels).float()
         loss_g = F.softplus(-g_logits).mean()  # non-saturating: G maximises log D(G(z))
-        acc.backward(loss_g)
+        seeking = (mode_seeking(fake, z, self.cfg.diversity_cap) if self.cfg.diversity
+                   else torch.zeros((), device=loss_g.device))
+        acc.backward(loss_g - self.cfg.diversity * seeking)
         self.opt_g.step()
         self.d_local.requires_grad_(True)
         update_ema(self.ema, self.g, ema_decay(step, self.cfg.ema_decay, self.cfg.ema_warmup))
 
         values = torch.stack([loss_real + loss_fake, loss_g, torch.sigmoid(d_real).mean(),
-                              torch.sigmoid(d_fake).mean()]).detach()
+                              torch.sigmoid(d_fake).mean(), seeking.float()]).detach()
         losses = values[:2]
         self._bad |= (~torch.isfinite(losses) | (losses > self.cfg.max_loss)).any()
         self._sums += values
@@ -135,7 +165,7 @@ class GANTrainer:
     def _reset_window(self) -> None:
         """Start a new logging window (sums of losses and D outputs since the last line)."""
         device = self.acc.device
-        self._sums = torch.zeros(4, device=device)
+        self._sums = torch.zeros(5, device=device)
         self._count = 0
         self._bad = torch.zeros((), dtype=torch.bool, device=device)
         self._window_start = time.perf_counter()
@@ -143,7 +173,7 @@ class GANTrainer:
 
     # -- checks, logs, grids, checkpoints ----------------------------------------------------
     def _window_means(self) -> list[float]:
-        """Return the mean loss_d, loss_g, D(real), D(fake) of the window over all ranks."""
+        """Return the mean loss_d, loss_g, D(real), D(fake), mode-seeking ratio over all ranks."""
         means = self._sums / max(self._count, 1)
         if self.acc.num_processes > 1:
             means = self.acc.reduce(means, "mean")
@@ -175,6 +205,7 @@ class GANTrainer:
         record = {
             "step": self.step, "epoch": round(self.epoch, 4), "images_seen": self.images_seen,
             "loss_d": means[0], "loss_g": means[1], "d_real": means[2], "d_fake": means[3],
+            "mode_seeking": means[4],
             "img_per_s": round(self._count * per_step / seconds, 2),
             "sec_per_step": round(seconds / self._count, 5), "lr": self.cfg.lr,
             "time_s": round(self.wall_time, 2),
@@ -231,7 +262,7 @@ class GANTrainer:
         """Return the checkpoint written for the current step (main process), after a check."""
         self._log_window()  # checks for divergence first: a bad state is never saved
         if not all(torch.isfinite(p).all() for p in self.d.parameters()):
-            self._check([float("nan")] * 4)
+            self._check([float("nan")] * 5)
         self._check_ranks_agree()
         path = None
         if self.acc.is_main_process:

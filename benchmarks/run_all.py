@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["bench_synth.py", "bench_sampling.py", "bench_generate.py", "train_speed.py",
+SCRIPTS = ["bench_synth.py", "bench_sampling.py", "bench_generate.py", "bench_train.py",
            "bench_sweep.py", "bench_serve.py", "judge_port_check.py"]
 
 

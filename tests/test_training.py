@@ -75,7 +75,10 @@ def test_two_steps_write_a_complete_run_folder(faces, tmp_path):
 
 
 def test_resume_continues_exactly(faces, tmp_path):
-    common = [*FP32, "--set", "checkpoint_every=2", "--set", "grid_every=2"]
+    # NCHW: oneDNN's channels_last backward kernels are not bitwise-repeatable under load,
+    # and this test checks contemo's resume logic, bit for bit.
+    common = [*FP32, "--set", "channels_last=false", "--set", "checkpoint_every=2",
+              "--set", "grid_every=2"]
     assert train(faces, tmp_path / "straight", "--steps", "4", *common) == 0
     assert train(faces, tmp_path / "split", "--steps", "2", *common) == 0
     split = only_run(tmp_path / "split")

@@ -29,7 +29,7 @@ from contemo.emotions import EXTREME_EMOTIONS, neutral_to
 from contemo.errors import ContemoError
 from contemo.evaluation.sweep import SweepConfig, autocast, run_sweep
 from contemo.generation.pipeline import EmotionPipeline
-from contemo.hardware import native_bf16
+from contemo.hardware import auto_precision, native_bf16
 from contemo.models import MODEL_PRESETS, Generator, from_pretrained
 
 PAPER_IMAGES = 5 * 1000 * 11
@@ -125,7 +125,7 @@ def main() -> None:
     args = parser.parse_args()
     generator, g_source, scorer, s_source = load_models(args.checkpoint, args.regressor)
     native = native_bf16("cpu")
-    cli_precision = "bf16" if native else "fp32"  # what --precision auto picks here
+    cli_precision = auto_precision("cpu")  # what --precision auto picks here
     n = len(EXTREME_EMOTIONS) * args.noises * 11
     labels = np.concatenate([np.repeat(neutral_to(e, 11), args.noises, 0) for e in EXTREME_EMOTIONS])
     v = torch.tensor(labels)

@@ -99,9 +99,8 @@ def baseline_step_fn(cfg: TrainConfig, folder: Path, workers: int) -> Callable[[
     return step
 
 
-def trainer_step_fn(cfg: TrainConfig, data: TrainData, run_dir: Path
-                    ) -> tuple[Callable[[], None], GANTrainer]:
-    """Return one real `GANTrainer` step under `cfg`'s fast paths, and the trainer."""
+def trainer_step_fn(cfg: TrainConfig, data: TrainData, run_dir: Path) -> Callable[[], None]:
+    """Return one real `GANTrainer` step under `cfg`'s fast paths."""
     AcceleratorState._reset_state(reset_partial_state=False)
     precision = resolve_precision(cfg.mixed_precision, torch.cuda.is_available())
     acc = Accelerator(mixed_precision=precision, cpu=not torch.cuda.is_available())
@@ -111,12 +110,12 @@ def trainer_step_fn(cfg: TrainConfig, data: TrainData, run_dir: Path
         trainer._train_step()
         trainer._sums.tolist()  # wait for the device
 
-    return step, trainer
+    return step
 
 
 def step_flops(cfg: TrainConfig, data: TrainData, run_dir: Path) -> float:
     """Return the FLOPs of one training step (convolutions and matmuls, forward + backward)."""
-    step, _ = trainer_step_fn(replace(cfg, mixed_precision="no", compile=False), data, run_dir)
+    step = trainer_step_fn(replace(cfg, mixed_precision="no", compile=False), data, run_dir)
     counter = FlopCounterMode(display=False)
     with counter:
         step()
@@ -173,7 +172,7 @@ def bench_resolution(size: int, args: argparse.Namespace, tmp: Path, device: str
                          "(emulated bf16 is many times slower than fp32)"})
             print(f"  {name}: skipped, no native bf16 here", flush=True)
             continue
-        step, _ = trainer_step_fn(replace(cfg, **changes), data, tmp / name.replace(" ", "_"))
+        step = trainer_step_fn(replace(cfg, **changes), data, tmp / name.replace(" ", "_"))
         warmup = args.warmup + (3 if changes.get("compile") else 0)
         sec, warm = time_steps(step, steps, warmup)
         rows.append({"variant": name, "sec_per_step": sec, "warmup_s": round(warm, 1)})

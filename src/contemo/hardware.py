@@ -28,3 +28,8 @@ def native_bf16(device: torch.device | str) -> bool:
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     return device.type == "cpu" and cpu_has_bf16()
+
+
+def auto_precision(device: torch.device | str) -> str:
+    """Return what "--precision auto" means for inference on `device`: "bf16" or "fp32"."""
+    return "bf16" if native_bf16(device) else "fp32"

@@ -32,9 +32,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 def resolve_precision(args: argparse.Namespace) -> str:
     """Return --precision made concrete (auto: bf16 where native on --device, else fp32)."""
     if args.precision == "auto":
-        from contemo.hardware import native_bf16
+        from contemo.hardware import auto_precision
 
-        args.precision = "bf16" if native_bf16(args.device) else "fp32"
+        args.precision = auto_precision(args.device)
     return args.precision
 
 

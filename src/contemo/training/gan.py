@@ -262,7 +262,7 @@ class GANTrainer:
         """Return the checkpoint written for the current step (main process), after a check."""
         self._log_window()  # checks for divergence first: a bad state is never saved
         if not all(torch.isfinite(p).all() for p in self.d.parameters()):
-            self._check([float("nan")] * 5)
+            self._check([float("nan")] * len(self._sums))
         self._check_ranks_agree()
         path = None
         if self.acc.is_main_process:

@@ -15,7 +15,7 @@ EXAMPLES = """\
   contemo data check data/synth --layout faces
   contemo data check /data/FACES --layout faces --json faces-report.json
   contemo data check /data/AffectNet --layout affectnet --manifest /data/AffectNet/validation.csv
-  contemo data check ../shared/data/london-faces --layout london
+  contemo data check ../shared/data/london-faces --layout london --crop fixed
   contemo data check my_faces/ --layout folder --skip-bad
 """
 
@@ -32,6 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="affectnet/csv: the manifest to read (default: found under DIR)")
     parser.add_argument("--skip-bad", action="store_true",
                         help="count bad files as skipped and exit 0 instead of 1")
+    parser.add_argument("--crop", choices=("none", "fixed", "detect"), default="none",
+                        help="also find faces (dlib) and report how many were found and "
+                        "cropped: fixed = one box for a studio set, detect = a box per image")
+    parser.add_argument("--crop-scale", type=float, default=1.6,
+                        help="crop side / detected face box side (default 1.6)")
     parser.add_argument("--json", metavar="OUT", help="also write the report as JSON to OUT")
     parser.add_argument("--threads", type=int, default=None,
                         help="decoding threads (default: up to 8, one per core)")
@@ -43,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     from contemo.errors import ContemoError
     from contemo.fileio import atomic_write_json
 
-    report = build_report(args.root, args.layout, manifest=args.manifest, threads=args.threads)
+    report = build_report(args.root, args.layout, manifest=args.manifest, threads=args.threads,
+                          crop=args.crop, crop_scale=args.crop_scale)
     print(format_report(report, skip_bad=args.skip_bad))
     if args.json:
         try:

@@ -11,7 +11,8 @@ from tqdm import tqdm
 
 from contemo.data.files import shown
 from contemo.data.images import crop_box, decode_threads, probe
-from contemo.data.layouts import collect
+from contemo.data.facecrop import CropSpec, resolve_crop
+from contemo.data.layouts import collect, guess_layout
 from contemo.data.records import FaceRecord, ScanResult
 from contemo.emotions import AFFECTNET_CLASSES, EMOTIONS
 from contemo.errors import ContemoError
@@ -24,12 +25,27 @@ MAX_SIZES_SHOWN = 8
 
 def build_report(
     root: str | Path, layout: str, *, manifest: str | Path | None = None,
-    threads: int | None = None,
+    threads: int | None = None, crop: str = "none", crop_scale: float = 1.6,
 ) -> dict[str, Any]:
-    """Return counts, sizes and every problem of the data set (each image decoded once)."""
+    """Return counts, sizes and every problem of the data set (each image decoded once).
+
+    With `crop` fixed or detect, faces are looked for too (contemo.data.facecrop) and
+    the report says how many were found and cropped, and the box a fixed crop uses.
+    """
     result = collect(root, layout, manifest=manifest)
+    if len(result.problems) > len(result.records) and manifest is None:
+        better = guess_layout(root, exclude=layout)
+        if better is not None:
+            result.notes.append(f"most files do not fit layout {layout}; it looks like layout "
+                                f"{better[0]!r} ({better[1]} usable images): --layout {better[0]}")
     sizes, unreadable, good = _probe_all(result, threads)
     records = [r for r, ok in zip(result.records, good) if ok]
+    face_crop = None
+    if crop != "none" and records:
+        records, spec, no_face = resolve_crop(records, CropSpec(crop, crop_scale),
+                                              skip_bad=True)
+        unreadable = unreadable + no_face
+        face_crop = spec.to_dict()
     kept = ScanResult(records, result.problems + unreadable, layout, result.root,
                       result.dropped, result.notes)
     counts = {"emotion": _ordered(kept.counts("emotion"), EMOTIONS)}
@@ -49,6 +65,7 @@ def build_report(
         "valence_arousal": _va_summary(records),
         "image_sizes": {f"{w}x{h}": n for (w, h), n in sizes.most_common()},
         "dropped": result.dropped,
+        "face_crop": face_crop,
         "problems": kept.problems,
     }
 
@@ -141,6 +158,12 @@ def format_report(report: dict[str, Any], *, skip_bad: bool = False) -> str:
     hidden = len(sizes) - MAX_SIZES_SHOWN
     more = f"  ... {hidden} other sizes" if hidden > 0 else ""
     lines.append(f"{'image sizes:':13s}{shown_sizes or 'none readable'}{more}")
+    crop = report.get("face_crop")
+    if crop:
+        box = "" if crop["box"] is None else \
+            " box " + ",".join(f"{b:.3f}" for b in crop["box"]) + " (fractions l,t,r,b)"
+        lines.append(f"{'faces:':13s}found {crop['found']} of {crop['images']}, cropped "
+                     f"{crop['cropped']} (crop {crop['mode']}, scale {crop['scale']}){box}")
     if problems:
         lines.append(f"{'skipped' if skip_bad else 'problems'} ({len(problems)}):")
         lines += [f"  {p}" for p in problems]

@@ -80,7 +80,7 @@ class FaceDataset(Dataset):
 
     def _load(self, record: FaceRecord) -> np.ndarray:
         """Return one record's face as uint8 (3, S, S)."""
-        return load_face(record.path, self.size, record.bbox, self.center_crop)
+        return load_face(record.path, self.size, record.bbox, self.center_crop, record.crop)
 
     def __len__(self) -> int:
         return len(self.records)

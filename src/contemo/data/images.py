@@ -104,21 +104,63 @@ def square(box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
     return (x0, y0, x0 + side, y0 + side)
 
 
+def fraction_region(size: tuple[int, int], crop: tuple[float, float, float, float]
+                    ) -> tuple[int, int, int, int]:
+    """Return a fractional (left, top, right, bottom) crop in pixels of an image of `size`."""
+    width, height = size
+    left, top = round(crop[0] * width), round(crop[1] * height)
+    return (left, top, max(round(crop[2] * width), left + 1), max(round(crop[3] * height), top + 1))
+
+
+def padded_crop(rgb: Image.Image, region: tuple[int, int, int, int]) -> Image.Image:
+    """Return `region` of `rgb`; where it reaches past the frame, the edge pixels are repeated.
+
+    A face crop near the border (a tall head, a low camera) keeps its shape this
+    way; PIL's own crop would fill black, which the GAN would learn as a frame.
+    """
+    width, height = rgb.size
+    left, top, right, bottom = region
+    if left >= 0 and top >= 0 and right <= width and bottom <= height:
+        return rgb.crop(region)
+    pad = (max(0, -top), max(0, bottom - height)), (max(0, -left), max(0, right - width))
+    pixels = np.pad(np.asarray(rgb), (*pad, (0, 0)), mode="edge")
+    x0, y0 = left + pad[1][0], top + pad[0][0]
+    return Image.fromarray(pixels[y0:y0 + bottom - top, x0:x0 + right - left])
+
+
+def load_grey_for_detection(path: Path, side: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """Return (uint8 grey image at most `side` px on its long edge, the file's (width, height))."""
+    with _open(path) as im:
+        full = im.size
+        if im.format == "JPEG" and max(full) > 2 * side:
+            im.draft("L", (max(1, full[0] * side // max(full)), max(1, full[1] * side // max(full))))
+        grey = _decoded_rgb(im, path).convert("L")
+        if max(grey.size) > side:
+            zoom = side / max(grey.size)
+            grey = grey.resize((max(1, round(grey.size[0] * zoom)),
+                                max(1, round(grey.size[1] * zoom))), RESAMPLE)
+        return np.asarray(grey, dtype=np.uint8), full
+
+
 def load_face(
     path: Path, size: int, bbox: tuple[int, int, int, int] | None = None,
-    center_crop: bool = False,
+    center_crop: bool = False, crop: tuple[float, float, float, float] | None = None,
 ) -> np.ndarray:
-    """Return the face as uint8 (3, size, size): face-box crop, optional centre square, resize.
+    """Return the face as uint8 (3, size, size): face crop or box, optional centre square, resize.
 
+    `crop` (fractions of the frame, from contemo.data.facecrop) wins over `bbox`.
     Large JPEGs are decoded at a reduced DCT scale (PIL's draft mode) whenever the
     region still comes out at least `size` pixels on each side, which makes AffectNet-
     sized photos several times cheaper to decode without changing the result visibly.
     """
     with _open(path) as im:
         full = im.size
-        region = crop_box(full, bbox, path)
-        if center_crop:
-            region = square(region)
+        if crop is not None:
+            region = fraction_region(full, crop)
+        else:
+            region = crop_box(full, bbox, path)
+            if center_crop:
+                region = square(region)
         if im.format == "JPEG":
             shrink = max(size / (region[2] - region[0]), size / (region[3] - region[1]))
             if shrink < 1.0:
@@ -132,7 +174,7 @@ def load_face(
                 max(round(region[3] * sy), round(region[1] * sy) + 1),
             )
         if region != (0, 0, *rgb.size):
-            rgb = rgb.crop(region)
+            rgb = padded_crop(rgb, region)
         if rgb.size != (size, size):
             rgb = rgb.resize((size, size), RESAMPLE)
         return np.asarray(rgb, dtype=np.uint8).transpose(2, 0, 1).copy()

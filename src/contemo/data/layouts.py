@@ -49,6 +49,14 @@ def scan(
     set is never what the caller wants.
     """
     result = collect(root, layout, manifest=manifest)
+    if len(result.problems) > len(result.records) and manifest is None:
+        better = guess_layout(root, exclude=layout)
+        if better is not None:
+            name, count = better
+            raise ContemoError(
+                f"{result.root or root}: {len(result.problems)} of the files do not fit layout "
+                f"{layout}, but it looks like layout {name!r} ({count} usable images): "
+                f"pass --layout {name}")
     if result.problems and not skip_bad:
         more = len(result.problems) - 1
         tail = f" (and {more} more problem{'s' * (more > 1)}; see `contemo data check`" \
@@ -65,3 +73,23 @@ def scan(
 def _located(result: ScanResult, problem: str) -> str:
     """Return a problem line (written relative to the scan root) with the root in front."""
     return problem if result.root is None else f"{result.root / problem}"
+
+
+def guess_layout(root: str | Path, exclude: str = "") -> tuple[str, int] | None:
+    """Return (layout, usable images) of the layout that reads `root` best, if one reads it cleanly.
+
+    A folder of emotion sub-folders read as FACES gives one "not a FACES file name"
+    per image; naming the layout that fits is the useful answer.
+    """
+    best: tuple[str, int] | None = None
+    for name in LAYOUTS:
+        if name == exclude:
+            continue
+        try:
+            result = collect(root, name)
+        except ContemoError:
+            continue
+        usable = len(result.records)
+        if usable and len(result.problems) <= usable // 10 and (best is None or usable > best[1]):
+            best = (name, usable)
+    return best

@@ -29,6 +29,9 @@ class FaceRecord:
     affectnet_class: int | None  # 0-7 in AffectNet's vocabulary, when the category is known
     bbox: tuple[int, int, int, int] | None  # face box (x, y, w, h) to crop at load time
     meta: dict[str, Any] = field(default_factory=dict)  # person, age_group, gender, picture_set...
+    # Face-aware crop (contemo.data.facecrop): (left, top, right, bottom) as fractions of the
+    # frame, applied instead of `bbox`; it may reach past the edges (padded, never squashed).
+    crop: tuple[float, float, float, float] | None = None
 
 
 @dataclass

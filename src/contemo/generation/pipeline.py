@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from contemo.emotions import validate_labels
+from contemo.emotions import EMOTIONS, validate_labels
 from contemo.errors import ContemoError
 from contemo.models.dcgan import Generator
 from contemo.models.pretrained import from_pretrained
@@ -76,6 +76,8 @@ class EmotionPipeline:
         self.precision = precision
         self.meta = meta or {}
         self.config = generator.config
+        # Emotions without training images give grey ghosts: refused, not rendered.
+        self.trained = tuple(self.meta.get("trained_emotions") or EMOTIONS)
 
     @classmethod
     def from_pretrained(cls, model_dir: str | Path | None = None,
@@ -110,6 +112,7 @@ class EmotionPipeline:
             v = v.expand(z.shape[0], -1)
         if v.shape[0] != z.shape[0]:
             raise ContemoError(f"{v.shape[0]} label rows for {z.shape[0]} noise rows")
+        self.check_trained(v)
         return torch.cat(list(self.iter_batches(z, v, batch_size))) if len(z) else \
             torch.empty(0, 3, self.resolution, self.resolution)
 
@@ -118,6 +121,7 @@ class EmotionPipeline:
         """Yield generated CPU batches for already-validated rows (streaming for big sweeps)."""
         if batch_size < 1:
             raise ContemoError(f"batch size must be at least 1, got {batch_size}")
+        self.check_trained(v)
         dtype = PRECISIONS[self.precision]
         with torch.inference_mode(), torch.autocast(
             self.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None
@@ -126,6 +130,16 @@ class EmotionPipeline:
                 zb = z[i:i + batch_size].to(self.device)
                 vb = v[i:i + batch_size].to(self.device, torch.float32)
                 yield self.generator(zb, vb).float().clamp_(-1, 1).cpu()
+
+    def check_trained(self, v: torch.Tensor | np.ndarray) -> None:
+        """Raise a one-line error if any label row weighs an emotion the model never saw."""
+        if len(self.trained) == len(EMOTIONS):
+            return
+        v = torch.as_tensor(v)
+        for i, name in enumerate(EMOTIONS):
+            if name not in self.trained and len(v) and bool((v[:, i] > 0).any()):
+                raise ContemoError(f"this model was trained on {', '.join(self.trained)}; "
+                                   f"it cannot show {name}")
 
     def _noise(self, seeds: Sequence[int] | None, z: torch.Tensor | None) -> torch.Tensor:
         """Return the noise from exactly one of `seeds` and `z`."""

@@ -14,6 +14,9 @@ from contemo.emotions import NUM_EMOTIONS
 from contemo.errors import ContemoError
 
 RESOLUTIONS = (32, 64, 128, 256)  # 4x4 start doubled 3..6 times; DCGAN's shape at every size
+INT_FIELDS = ("resolution", "z_dim", "num_labels", "label_dim", "g_width", "d_width",
+              "max_width_mult")
+D_NORMS = ("batch", "spectral")
 
 
 @dataclass(frozen=True)
@@ -27,15 +30,24 @@ class ModelConfig:
     g_width: int = 64  # DCGAN's ngf: generator channels at the last block before RGB
     d_width: int = 64  # DCGAN's ndf: discriminator channels at the first block
     max_width_mult: int = 8  # channels at low resolution are capped at width * this (DCGAN: 8)
+    # D's normalisation: batch (DCGAN) | spectral (Miyato et al. 2018: spectral norm on every
+    # layer, no BatchNorm; a Lipschitz D that overfits a small set more slowly). G is unchanged.
+    d_norm: str = "batch"
 
     def __post_init__(self) -> None:
         if self.resolution not in RESOLUTIONS:
+            above = [r for r in RESOLUTIONS if r >= self.resolution]
+            hint = f"; train at {above[0]} and smaller images are upscaled to it" if above else ""
             raise ContemoError(
-                f"resolution {self.resolution}: expected one of {', '.join(map(str, RESOLUTIONS))}"
+                f"resolution {self.resolution}: expected one of "
+                f"{', '.join(map(str, RESOLUTIONS))}{hint}"
             )
-        for name in ("z_dim", "num_labels", "label_dim", "g_width", "d_width", "max_width_mult"):
+        for name in INT_FIELDS:
             if int(getattr(self, name)) < 1:
                 raise ContemoError(f"model config {name} must be a positive integer")
+        if self.d_norm not in D_NORMS:
+            raise ContemoError(f"model config d_norm {self.d_norm!r}: expected one of "
+                               f"{', '.join(D_NORMS)}")
 
     @property
     def num_blocks(self) -> int:
@@ -53,10 +65,21 @@ class ModelConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ContemoError(f"{where}: unknown field(s) {', '.join(unknown)}")
-        try:
-            return cls(**{k: int(v) for k, v in data.items()})
-        except (TypeError, ValueError):
-            raise ContemoError(f"{where}: every field must be an integer") from None
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            if key in INT_FIELDS:
+                try:
+                    if isinstance(value, bool) or float(value) != int(float(value)):
+                        raise ValueError
+                    values[key] = int(float(value))
+                except (TypeError, ValueError, OverflowError):
+                    raise ContemoError(f"{where}: field {key!r} must be an integer, "
+                                       f"got {str(value)[:40]!r}") from None
+            elif not isinstance(value, str):
+                raise ContemoError(f"{where}: field {key!r} must be a string")
+            else:
+                values[key] = value
+        return cls(**values)
 
 
 # Named shapes. Training presets (contemo.training.config) pick one of these.

@@ -70,19 +70,22 @@ class Discriminator(nn.Module):
         self.config = config
         c = config
         chans = [_width(c.d_width, 2**i, c.max_width_mult) for i in range(c.num_blocks)]
-        layers: list[nn.Module] = [nn.Conv2d(3, chans[0], 4, 2, 1, bias=False),
+        spectral = c.d_norm == "spectral"
+        layers: list[nn.Module] = [nn.Conv2d(3, chans[0], 4, 2, 1, bias=spectral),
                                    nn.LeakyReLU(0.2, True)]
         for cin, cout in itertools.pairwise(chans):
-            layers += [
-                nn.Conv2d(cin, cout, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(cout),
-                nn.LeakyReLU(0.2, True),
-            ]
+            layers += [nn.Conv2d(cin, cout, 4, 2, 1, bias=spectral)]
+            layers += [] if spectral else [nn.BatchNorm2d(cout)]
+            layers += [nn.LeakyReLU(0.2, True)]
         self.features = nn.Sequential(*layers)  # ends at 4x4
         # DCGAN's final 4x4 conv, seeing one extra channel: the minibatch standard deviation
         self.head = nn.Conv2d(chans[-1] + 1, 1, 4, 1, 0, bias=True)
         self.label_proj = nn.Linear(c.num_labels, chans[-1], bias=False)  # projection term
         init_dcgan(self)
+        if spectral:  # after init: the parametrisation normalises whatever weights it finds
+            for m in self.modules():
+                if isinstance(m, (nn.Conv2d, nn.Linear)):
+                    nn.utils.parametrizations.spectral_norm(m)
 
     def forward(self, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         h = self.features(x)

@@ -30,9 +30,15 @@ DEFAULT_CHECKPOINT = "generator-synth64"  # folder under contemo/assets shipped 
 
 
 def save_pretrained(
-    generator: Generator, out_dir: str | Path, *, training: dict[str, Any] | None = None
+    generator: Generator, out_dir: str | Path, *, training: dict[str, Any] | None = None,
+    trained_emotions: list[str] | None = None, preprocess: dict[str, Any] | None = None,
 ) -> Path:
-    """Return `out_dir` after writing the generator's config.json and safetensors weights."""
+    """Return `out_dir` after writing the generator's config.json and safetensors weights.
+
+    `trained_emotions` (default: all six) are the emotions the data had images of; a
+    reader refuses labels that weigh any other. `preprocess` says how the training
+    faces were framed (the face crop), so users can frame real photos the same way.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().to("cpu").contiguous() for k, v in generator.state_dict().items()}
@@ -43,14 +49,52 @@ def save_pretrained(
         "model": generator.config.to_dict(),
         "emotions": list(EMOTIONS),
         "va_anchors": {e: list(VA_ANCHORS[e]) for e in EMOTIONS},
+        "trained_emotions": list(trained_emotions or EMOTIONS),
+        "preprocess": preprocess or {},
         "training": training or {},
     })
     return out
 
 
-def read_config(model_dir: str | Path) -> dict[str, Any]:
-    """Return the validated config.json of a released generator folder."""
+def resolve_model_dir(model_dir: str | Path | None) -> Path:
+    """Return the release folder meant by `model_dir`: a folder, a run folder or a shipped name.
+
+    A training run folder holds its release in generator/; a short name such as
+    ``london64`` names a generator shipped inside the package (assets/generator-NAME).
+    """
+    if model_dir is None:
+        return default_checkpoint()
     folder = Path(model_dir)
+    if not folder.exists() and str(model_dir) in shipped_generators():
+        return shipped_generators()[str(model_dir)]
+    if (folder / "generator" / CONFIG_FILE).is_file():
+        return folder / "generator"  # a run folder: its own config.json is the training config
+    if not folder.exists():
+        names = ", ".join(shipped_generators())
+        raise ContemoError(f"{folder}: checkpoint folder not found (shipped names: {names})")
+    return folder
+
+
+def shipped_generators() -> dict[str, Path]:
+    """Return short name -> folder of every generator shipped in the package (synth64, ...)."""
+    assets = Path(str(resources.files("contemo") / "assets"))
+    return {p.name.removeprefix("generator-"): p for p in sorted(assets.glob("generator-*"))
+            if (p / CONFIG_FILE).is_file()}
+
+
+def trained_emotions(meta: dict[str, Any], where: str) -> tuple[str, ...]:
+    """Return the emotions a release was trained on (all six when its config predates the key)."""
+    names = meta.get("trained_emotions", list(EMOTIONS))
+    if not isinstance(names, list) or not names or any(n not in EMOTIONS for n in names) \
+            or len(set(names)) != len(names):
+        raise ContemoError(f"{where}: field 'trained_emotions' must list some of "
+                           f"{', '.join(EMOTIONS)} once each")
+    return tuple(e for e in EMOTIONS if e in names)
+
+
+def read_config(model_dir: str | Path) -> dict[str, Any]:
+    """Return the validated config.json of a released generator folder (or run folder, or name)."""
+    folder = resolve_model_dir(model_dir)
     path = folder / CONFIG_FILE
     if not folder.is_dir():
         raise ContemoError(f"{folder}: checkpoint folder not found")
@@ -65,13 +109,15 @@ def read_config(model_dir: str | Path) -> dict[str, Any]:
     if not isinstance(meta.get("model"), dict):
         raise ContemoError(f"{path}: field 'model' must be an object")
     meta["model_config"] = ModelConfig.from_dict(meta["model"], f"{path}: field 'model'")
+    meta["trained_emotions"] = list(trained_emotions(meta, str(path)))
+    meta["folder"] = str(folder)
     return meta
 
 
 def from_pretrained(model_dir: str | Path | None = None, device: str | torch.device = "cpu"
                     ) -> tuple[Generator, dict[str, Any]]:
     """Return (generator in eval mode, its config.json) from a release folder (default: shipped)."""
-    folder = default_checkpoint() if model_dir is None else Path(model_dir)
+    folder = resolve_model_dir(model_dir)
     meta = read_config(folder)
     weights = folder / WEIGHTS_FILE
     if not weights.is_file():

@@ -24,7 +24,8 @@ class BatchSampler:
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, z_dim: int,
                  seed: int, rank: int = 0, world_size: int = 1, flip: bool = False,
-                 device: torch.device | str = "cpu", channels_last: bool = False) -> None:
+                 device: torch.device | str = "cpu", channels_last: bool = False,
+                 balanced: bool = False) -> None:
         self.images = images  # (N, 3, S, S) uint8, on `device` or on the CPU
         self.labels = labels.to(images.device, torch.float32)
         self.n = images.shape[0]
@@ -37,13 +38,20 @@ class BatchSampler:
         self.device = torch.device(device)
         self.channels_last = channels_last
         self._perms: dict[int, torch.Tensor] = {}
+        # Class-balanced epochs: each image drawn with probability 1 / (its class size), so
+        # every emotion fills the same share of an epoch (with repeats of the rare ones).
+        self.weights = None
+        if balanced:
+            cls = self.labels.argmax(dim=1).cpu()
+            self.weights = 1.0 / torch.bincount(cls).to(torch.float64)[cls]
 
     def _perm(self, epoch: int) -> torch.Tensor:
         """Return epoch `epoch`'s permutation of the data (the same on every rank)."""
         if epoch not in self._perms:
             gen = torch.Generator().manual_seed(mixed_seed(self.seed, 1, epoch))
             self._perms = {e: p for e, p in self._perms.items() if e >= epoch - 1}
-            self._perms[epoch] = torch.randperm(self.n, generator=gen)
+            self._perms[epoch] = torch.randperm(self.n, generator=gen) if self.weights is None \
+                else torch.multinomial(self.weights, self.n, replacement=True, generator=gen)
         return self._perms[epoch]
 
     def indices(self, step: int) -> torch.Tensor:

@@ -96,32 +96,6 @@ def resolve_config(args: argparse.Namespace):
     return apply(base, changes, "--set"), None, None
 
 
-def load_data(config):
-    """Return the TrainData of the config's data folder (labelled images only)."""
-    import torch
-
-    from contemo.data import open_dataset
-    from contemo.emotions import EMOTIONS
-    from contemo.errors import ContemoError
-    from contemo.training.gan import TrainData
-
-    if not config.data:
-        raise ContemoError("no training data: pass --data FOLDER (and --layout if not FACES)")
-    dataset = open_dataset(config.data, config.layout, config.model.resolution,
-                           skip_bad=config.skip_bad, center_crop=config.center_crop)
-    keep = dataset.labels.sum(dim=1) > 0  # records without a training emotion (e.g. surprise)
-    if not keep.any():
-        raise ContemoError(f"{config.data}: none of the {len(dataset)} images has a training "
-                           f"label ({', '.join(EMOTIONS)})")
-    labels = dataset.labels[keep]
-    counts = torch.bincount(labels.argmax(dim=1), minlength=len(EMOTIONS)).tolist()
-    description = {"path": str(Path(config.data).resolve()), "layout": config.layout,
-                   "images": int(keep.sum()), "excluded_unlabelled": int((~keep).sum()),
-                   "skipped_bad": len(dataset.skipped), "size": config.model.resolution,
-                   "per_emotion": dict(zip(EMOTIONS, counts, strict=True))}
-    return TrainData(dataset.images_uint8[keep].contiguous(), labels.contiguous(), description)
-
-
 def run(args: argparse.Namespace) -> int:
     """Train (or resume) one run; return the exit status."""
     import json
@@ -139,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
     from contemo.errors import ContemoError
     from contemo.fileio import atomic_write_json
     from contemo.training.fastpaths import resolve_precision
+    from contemo.training.data import load_train_data
     from contemo.training.gan import GANTrainer
     from contemo.training.runs import CONFIG, new_run_dir
 
@@ -146,7 +121,9 @@ def run(args: argparse.Namespace) -> int:
         if args.threads < 1:
             raise ContemoError(f"--threads {args.threads}: expected a positive integer")
         torch.set_num_threads(args.threads)
-    data = load_data(config)  # before any run folder exists: bad data leaves nothing behind
+    data = load_train_data(config)  # before any run folder exists: bad data leaves nothing
+    for warning in data.warnings:
+        print(f"contemo: warning: {warning}")
     # A fresh mixed-precision state per call: in-process callers (tests, notebooks) may train
     # twice with different settings; the process group (PartialState) is kept.
     AcceleratorState._reset_state(reset_partial_state=False)
@@ -171,6 +148,8 @@ def run(args: argparse.Namespace) -> int:
         how = f"resumed from {sidecar.name}" if sidecar else "new run"
         trainer.log.line(f"{how}: {run_dir} ({data.description['images']} images, "
                          f"{data.description['per_emotion']})")
+        for warning in data.warnings:
+            trainer.log.line(f"warning: {warning}")
         print(f"contemo: run folder {run_dir}")
     try:
         code = trainer.train()

@@ -17,10 +17,13 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from contemo.data.facecrop import CROP_MODES
 from contemo.errors import ContemoError
+from contemo.training.augment import parse_ops
 from contemo.models.config import MODEL_PRESETS, ModelConfig
 
 PRECISIONS = ("no", "bf16", "fp16", "auto")
+LOSSES = ("bce", "hinge")
 AUTO = "auto"
 
 
@@ -33,6 +36,10 @@ class TrainConfig:
     data: str = ""  # training set folder (read in place)
     layout: str = "faces"  # how `data` is organised: faces, affectnet, folder, csv, london
     center_crop: bool = False  # centre-crop non-square photos instead of padding/squashing
+    # Face-aware framing (contemo.data.facecrop): none (the paper: whole frames), fixed (one
+    # box for a studio set, from dlib's median face) or detect (a box per in-the-wild image).
+    crop: str = "none"
+    crop_scale: float = 1.6  # crop side / dlib face box side
     skip_bad: bool = False  # skip unreadable images instead of stopping at the first
     flip: bool = False  # random horizontal flips; off as in the paper ("no preprocessing")
     batch_size: int = 64  # per process; DDP's global batch is this times the process count
@@ -43,7 +50,20 @@ class TrainConfig:
     # Mode-seeking weight (Mao et al., 2019; gan.py): 0 = the paper's plain loss. Without it
     # G ignored z on 2,052 faces (one face per emotion); 40 gave data-like variety.
     diversity: float = 0.0
-    diversity_cap: float = 0.15  # the image/noise distance ratio above which it stops pushing
+    # The image/noise distance ratio above which it stops pushing; 0 = the data's own ratio
+    # (mean L1 between two same-emotion images / mean L1 between two noise vectors).
+    diversity_cap: float = 0.15
+    # The small-data recipe (training/augment.py; docs/training.md has the measurements).
+    augment: str = ""  # DiffAugment ops on real and fake before D: color,translation,cutout
+    augment_p: float = 1.0  # probability of each op per image (the start value when ada)
+    ada: bool = False  # adapt augment_p ADA-style so that E[sign D(real)] stays near 0.6
+    loss: str = "bce"  # bce: DCGAN's non-saturating loss (the paper) | hinge (SNGAN/BigGAN)
+    r1: float = 0.0  # R1 gradient penalty weight on real images (0: off)
+    r1_every: int = 4  # lazy R1: every this many steps, scaled up to match (StyleGAN2)
+    # Class-balanced sampling: each emotion drawn equally often. auto = on when the largest
+    # class has more than 3x the images of the smallest (AffectNet: 7,215 happy vs 436 disgust).
+    balance: bool | str = AUTO
+    min_images: int = 10  # an emotion with fewer images is not learnt: warned about and refused
     ema_decay: float = 0.999  # EMA of G's weights and BN buffers, used for grids and release
     ema_warmup: int = 10  # decay ramps as min(ema_decay, (1+t)/(ema_warmup+t)): early EMA follows G
     bn_batches: int = 8  # batches of random labels that re-estimate the sampling G's BN statistics
@@ -68,7 +88,8 @@ class TrainConfig:
                 raise ContemoError(f"train config field {name!r}: {what}, got "
                                    f"{getattr(self, name)!r}")
 
-        for name in ("batch_size", "grid_rows", "keep_checkpoints", "log_every", "bn_batch_size"):
+        for name in ("batch_size", "grid_rows", "keep_checkpoints", "log_every", "bn_batch_size",
+                     "min_images"):
             need(getattr(self, name) >= 1, name, "expected a positive integer")
         for name in ("steps", "grid_every", "checkpoint_every", "bn_batches", "ema_warmup"):
             need(getattr(self, name) >= 0, name, "expected a non-negative integer")
@@ -79,10 +100,17 @@ class TrainConfig:
         need(0 <= self.ema_decay < 1, "ema_decay", "expected a number in [0, 1)")
         need(self.max_loss > 0, "max_loss", "expected a positive number")
         need(self.diversity >= 0 and math.isfinite(self.diversity), "diversity", "expected >= 0")
-        need(self.diversity_cap > 0, "diversity_cap", "expected a positive number")
+        need(self.diversity_cap >= 0, "diversity_cap", "expected >= 0 (0: the data's ratio)")
+        need(0 <= self.augment_p <= 1, "augment_p", "expected a probability in [0, 1]")
+        need(self.loss in LOSSES, "loss", f"expected one of {', '.join(LOSSES)}")
+        need(self.r1 >= 0 and math.isfinite(self.r1), "r1", "expected >= 0")
+        need(self.r1_every >= 1, "r1_every", "expected a positive integer")
+        parse_ops(self.augment)
+        need(self.crop in CROP_MODES, "crop", f"expected one of {', '.join(CROP_MODES)}")
+        need(0.5 <= self.crop_scale <= 4.0, "crop_scale", "expected a number in [0.5, 4]")
         need(self.mixed_precision in PRECISIONS, "mixed_precision",
              f"expected one of {', '.join(PRECISIONS)}")
-        for name in ("channels_last", "fused_adam", "data_on_device"):
+        for name in ("channels_last", "fused_adam", "data_on_device", "balance"):
             need(isinstance(getattr(self, name), bool) or getattr(self, name) == AUTO, name,
                  "expected true, false or auto")
 
@@ -120,7 +148,7 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
     "tiny": TrainConfig(
         preset="tiny", model=MODEL_PRESETS["tiny"], layout="faces", batch_size=8, steps=20,
         grid_every=10, grid_rows=2, checkpoint_every=10, log_every=1, bn_batches=2,
-        bn_batch_size=16,
+        bn_batch_size=16, min_images=1,
     ),
 }
 

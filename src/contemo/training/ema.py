@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import copy
 
 import torch
@@ -31,7 +33,7 @@ def ema_decay(step: int, decay: float, warmup: int) -> float:
 
 @torch.no_grad()
 def sampling_copy(ema: nn.Module, batches: int, batch_size: int, seed: int,
-                  device: torch.device) -> nn.Module:
+                  device: torch.device, label_ids: Sequence[int] | None = None) -> nn.Module:
     """Return an eval-mode copy of the EMA generator with BN statistics re-estimated.
 
     G trains in train mode (batch statistics) but samples in eval mode (running
@@ -39,7 +41,9 @@ def sampling_copy(ema: nn.Module, batches: int, batch_size: int, seed: int,
     they are recomputed: the copy runs `batches` batches of random noise and random
     one-hot labels in train mode with a cumulative average (momentum=None), which is
     the population statistic of the very weights that will sample. The EMA itself is
-    untouched (it is training state; a copy keeps resume exact).
+    untouched (it is training state; a copy keeps resume exact). Only the emotions of
+    `label_ids` (default all) are drawn: labels the data never had would pull the
+    statistics towards activations no real sample makes (London has 2 of the 6).
     """
     g = copy.deepcopy(ema).float()
     if batches <= 0:
@@ -53,8 +57,9 @@ def sampling_copy(ema: nn.Module, batches: int, batch_size: int, seed: int,
     z_dim = g.config.z_dim
     for _ in range(batches):
         z = torch.randn(batch_size, z_dim, generator=gen)
-        labels = torch.eye(NUM_EMOTIONS)[torch.randint(0, NUM_EMOTIONS, (batch_size,),
-                                                       generator=gen)]
+        ids = torch.tensor(list(range(NUM_EMOTIONS) if label_ids is None else label_ids))
+        labels = torch.eye(NUM_EMOTIONS)[ids[torch.randint(0, len(ids), (batch_size,),
+                                                           generator=gen)]]
         g(z.to(device), labels.to(device))
     for m, orig in zip(norms, (m for m in ema.modules()
                                if isinstance(m, nn.modules.batchnorm._BatchNorm)), strict=True):

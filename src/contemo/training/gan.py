@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import signal
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -37,24 +37,20 @@ from contemo.generation.pipeline import noise_for_seeds
 from contemo.models import Discriminator, Generator, save_pretrained
 from contemo.training import checkpoint as ckpt
 from contemo.training import fastpaths
-from contemo.training.batches import BatchSampler
+from contemo.training.augment import AdaptiveP, augment, parse_ops
+from contemo.training.batches import BatchSampler, mixed_seed
 from contemo.training.config import TrainConfig
+from contemo.training.data import TrainData
 from contemo.training.ema import ema_decay, sampling_copy, update_ema
 from contemo.training.grids import save_grid
 from contemo.training.rng import get_rng_state, set_rng_state
 from contemo.training.runs import CHECKPOINTS, RunLog, truncate_stats
 
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
+# What stats.jsonl logs per window (means): the order of the sums _train_step keeps.
+STAT_NAMES = ("loss_d", "loss_g", "d_real", "d_fake", "mode_seeking", "r_t", "r1", "augment_p")
+ADA_INTERVAL = 4  # steps between updates of the adaptive augmentation probability
 BN_SEED = 12345  # fixed noise for BN re-estimation: the same statistics at every grid
-
-
-@dataclass
-class TrainData:
-    """The images (uint8 N,3,S,S) and labels (N,6) a run trains on, and what they are."""
-
-    images: torch.Tensor
-    labels: torch.Tensor
-    description: dict[str, Any]
 
 
 def paired_labels(labels: torch.Tensor) -> torch.Tensor:
@@ -67,6 +63,40 @@ def paired_labels(labels: torch.Tensor) -> torch.Tensor:
     out = labels.clone()
     out[half:2 * half] = labels[:half]
     return out
+
+
+def d_loss(logits: torch.Tensor, real: bool, kind: str) -> torch.Tensor:
+    """Return D's loss on real or fake logits: bce (DCGAN, the paper) or hinge (SNGAN)."""
+    if kind == "hinge":
+        return F.relu(1.0 - logits).mean() if real else F.relu(1.0 + logits).mean()
+    return F.softplus(-logits).mean() if real else F.softplus(logits).mean()
+
+
+def data_diversity_ratio(images: torch.Tensor, labels: torch.Tensor, z_dim: int,
+                         seed: int = 0) -> float:
+    """Return the data's own mode-seeking ratio: mean L1 of same-emotion image pairs / noise pairs.
+
+    The cap of the mode-seeking term should be what real people differ by, so that G is
+    pushed to data-like variety and no further; this measures it (same-label pairs, as
+    the term compares same-label fakes).
+    """
+    gen = torch.Generator().manual_seed(seed)
+    cls = labels.argmax(dim=1)
+    diffs = []
+    for k in cls.unique().tolist():
+        idx = (cls == k).nonzero().flatten()
+        if len(idx) < 2:
+            continue
+        a = idx[torch.randint(len(idx), (256,), generator=gen)]
+        b = idx[torch.randint(len(idx), (256,), generator=gen)]
+        keep = a != b
+        x = images[a[keep]].float() / 127.5 - 1
+        y = images[b[keep]].float() / 127.5 - 1
+        diffs.append((x - y).abs().mean(dim=(1, 2, 3)))
+    if not diffs:
+        raise ContemoError("diversity_cap=0 needs two images of one emotion to measure the data")
+    z = torch.randn(4096, 2, z_dim, generator=gen)
+    return float(torch.cat(diffs).mean() / (z[:, 0] - z[:, 1]).abs().mean())
 
 
 def mode_seeking(fake: torch.Tensor, z: torch.Tensor, cap: float) -> torch.Tensor:
@@ -118,54 +148,91 @@ class GANTrainer:
         self.sampler = BatchSampler(
             images, data.labels, config.batch_size, config.model.z_dim, config.seed,
             accelerator.process_index, accelerator.num_processes, config.flip, device,
-            self.fast.channels_last)
+            self.fast.channels_last, data.balanced)
+        self.ops = parse_ops(config.augment)
+        self.ada = AdaptiveP(0.0 if config.ada else config.augment_p, config.ada)
+        self._ada_signs, self._ada_count = torch.zeros((), device=device), 0
+        if resume is not None and config.ada:
+            self.ada.p = float(self._resume_meta.get("augment_p", self.ada.p))
+        self.diversity_cap = config.diversity_cap or data_diversity_ratio(
+            data.images, data.labels, config.model.z_dim, config.seed)
         self._reset_window()
         self._signal: int | None = None
 
     # -- one optimisation step ------------------------------------------------------------
     def _train_step(self) -> None:
         """Run one D step and one G step on this rank's batch, then update the EMA."""
-        acc, step = self.acc, self.step
+        acc, step, cfg = self.acc, self.step, self.cfg
         real, labels, z = self.sampler.batch(step)
-        fake_labels = paired_labels(labels) if self.cfg.diversity else labels
+        fake_labels = paired_labels(labels) if cfg.diversity else labels
+        # One augmentation stream per (seed, rank, step): a resumed run draws the same ones.
+        aug_rng = torch.Generator().manual_seed(mixed_seed(cfg.seed, 3, self.acc.process_index,
+                                                           step))
+        p = self.ada.p
+
+        def seen(x: torch.Tensor) -> torch.Tensor:  # what D sees: augmented, real or fake
+            return augment(x, self.ops, p, aug_rng)
+
         with acc.autocast():
             fake = self.g_train(z, fake_labels)
         self.opt_d.zero_grad(set_to_none=True)
+        r1_step = cfg.r1 > 0 and step % cfg.r1_every == 0
         with acc.no_sync(self.d_train):  # all-reduce D's gradient once, after the fake pass
+            real_in = seen(real).detach().requires_grad_(r1_step)
             with acc.autocast():
-                d_real = self.d_train(real, labels).float()
-            loss_real = F.softplus(-d_real).mean()
-            acc.backward(loss_real)
+                d_real = self.d_train(real_in, labels).float()
+            loss_real = d_loss(d_real, True, cfg.loss)
+            penalty = torch.zeros((), device=d_real.device)
+            if r1_step:  # lazy R1: ||grad_x D(x)||^2 on reals, scaled by the interval
+                grad, = torch.autograd.grad(d_real.sum(), real_in, create_graph=True)
+                penalty = grad.float().square().sum(dim=(1, 2, 3)).mean() * (
+                    cfg.r1 / 2 * cfg.r1_every)
+            acc.backward(loss_real + penalty)
         with acc.autocast():
-            d_fake = self.d_train(fake.detach(), fake_labels).float()
-        loss_fake = F.softplus(d_fake).mean()
+            d_fake = self.d_train(seen(fake.detach()), fake_labels).float()
+        loss_fake = d_loss(d_fake, False, cfg.loss)
         acc.backward(loss_fake)
         self.opt_d.step()
 
         self.d_local.requires_grad_(False)
         self.opt_g.zero_grad(set_to_none=True)
         with acc.autocast():
-            g_logits = self.d_local(fake, fake_labels).float()
-        loss_g = F.softplus(-g_logits).mean()  # non-saturating: G maximises log D(G(z))
-        seeking = (mode_seeking(fake, z, self.cfg.diversity_cap) if self.cfg.diversity
+            g_logits = self.d_local(seen(fake), fake_labels).float()
+        # bce: non-saturating, G maximises log D(G(z)); hinge: G maximises D(G(z))
+        loss_g = F.softplus(-g_logits).mean() if cfg.loss == "bce" else -g_logits.mean()
+        seeking = (mode_seeking(fake, z, self.diversity_cap) if cfg.diversity
                    else torch.zeros((), device=loss_g.device))
-        acc.backward(loss_g - self.cfg.diversity * seeking)
+        acc.backward(loss_g - cfg.diversity * seeking)
         self.opt_g.step()
         self.d_local.requires_grad_(True)
-        update_ema(self.ema, self.g, ema_decay(step, self.cfg.ema_decay, self.cfg.ema_warmup))
+        update_ema(self.ema, self.g, ema_decay(step, cfg.ema_decay, cfg.ema_warmup))
 
         values = torch.stack([loss_real + loss_fake, loss_g, torch.sigmoid(d_real).mean(),
-                              torch.sigmoid(d_fake).mean(), seeking.float()]).detach()
+                              torch.sigmoid(d_fake).mean(), seeking.float(),
+                              d_real.detach().sign().mean(), penalty.detach(),
+                              torch.tensor(p, device=d_real.device)]).detach()
         losses = values[:2]
         self._bad |= (~torch.isfinite(losses) | (losses > self.cfg.max_loss)).any()
         self._sums += values
         self._count += 1
         self.step += 1
+        if self.ada.adaptive and self.step % ADA_INTERVAL == 0:
+            signs = self._ada_signs + values[5] * d_real.shape[0]
+            count = self._ada_count + d_real.shape[0]
+            if self.acc.num_processes > 1:
+                both = self.acc.reduce(torch.stack([signs, torch.tensor(
+                    float(count), device=signs.device)]), "sum")
+                signs, count = both[0], int(both[1].item())
+            self.ada.update(float(signs), count, count)
+            self._ada_signs, self._ada_count = torch.zeros((), device=self.acc.device), 0
+        elif self.ada.adaptive:
+            self._ada_signs = self._ada_signs + values[5] * d_real.shape[0]
+            self._ada_count += d_real.shape[0]
 
     def _reset_window(self) -> None:
         """Start a new logging window (sums of losses and D outputs since the last line)."""
         device = self.acc.device
-        self._sums = torch.zeros(5, device=device)
+        self._sums = torch.zeros(len(STAT_NAMES), device=device)
         self._count = 0
         self._bad = torch.zeros((), dtype=torch.bool, device=device)
         self._window_start = time.perf_counter()
@@ -173,7 +240,7 @@ class GANTrainer:
 
     # -- checks, logs, grids, checkpoints ----------------------------------------------------
     def _window_means(self) -> list[float]:
-        """Return the mean loss_d, loss_g, D(real), D(fake), mode-seeking ratio over all ranks."""
+        """Return the means of STAT_NAMES over the window and all ranks."""
         means = self._sums / max(self._count, 1)
         if self.acc.num_processes > 1:
             means = self.acc.reduce(means, "mean")
@@ -204,8 +271,7 @@ class GANTrainer:
         per_step = self.cfg.batch_size * self.acc.num_processes
         record = {
             "step": self.step, "epoch": round(self.epoch, 4), "images_seen": self.images_seen,
-            "loss_d": means[0], "loss_g": means[1], "d_real": means[2], "d_fake": means[3],
-            "mode_seeking": means[4],
+            **dict(zip(STAT_NAMES, means, strict=True)),
             "img_per_s": round(self._count * per_step / seconds, 2),
             "sec_per_step": round(seconds / self._count, 5), "lr": self.cfg.lr,
             "time_s": round(self.wall_time, 2),
@@ -224,18 +290,19 @@ class GANTrainer:
 
     def sampling_generator(self) -> Generator:
         """Return the EMA generator, eval mode, with BN statistics re-estimated (for sampling)."""
+        ids = [EMOTIONS.index(e) for e in self.data.trained_emotions]
         return sampling_copy(self.ema, self.cfg.bn_batches, self.cfg.bn_batch_size, BN_SEED,
-                             self.acc.device)
+                             self.acc.device, ids)
 
     @torch.no_grad()
     def write_grid(self, name: str, generator: Generator | None = None) -> Path:
         """Return the path of a seeds x emotions grid of the (BN-re-estimated) EMA generator."""
         g = generator or self.sampling_generator()
-        rows = self.cfg.grid_rows
-        z = noise_for_seeds(range(rows), self.cfg.model.z_dim).repeat_interleave(NUM_EMOTIONS, 0)
-        labels = torch.eye(NUM_EMOTIONS).repeat(rows, 1)
+        rows, names = self.cfg.grid_rows, self.data.trained_emotions
+        z = noise_for_seeds(range(rows), self.cfg.model.z_dim).repeat_interleave(len(names), 0)
+        labels = torch.eye(NUM_EMOTIONS)[[EMOTIONS.index(e) for e in names]].repeat(rows, 1)
         images = g(z.to(self.acc.device), labels.to(self.acc.device)).cpu()
-        return save_grid(self.run_dir / name, images, rows, EMOTIONS,
+        return save_grid(self.run_dir / name, images, rows, names,
                          [f"seed {r}" for r in range(rows)])
 
     def _state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -253,6 +320,7 @@ class GANTrainer:
             meta[name] = m
         scaler = getattr(self.acc, "scaler", None)
         meta["scaler"] = scaler.state_dict() if scaler is not None else None
+        meta["augment_p"] = self.ada.p
         rng_tensors, meta["rng"] = get_rng_state()
         tensors.update(rng_tensors)
         meta["config"] = self.cfg.to_dict()
@@ -293,6 +361,7 @@ class GANTrainer:
               opt_d: torch.optim.Optimizer) -> None:
         """Restore the state of a checkpoint (before accelerate wraps the modules)."""
         tensors, meta = ckpt.load(sidecar)
+        self._resume_meta = meta
         for prefix, module in (("G", self.g), ("D", self.d), ("EMA", self.ema)):
             ckpt.load_module(prefix, module, tensors, sidecar)
         for name, opt in (("optG", opt_g), ("optD", opt_d)):
@@ -404,9 +473,12 @@ class GANTrainer:
             "wall_time_s": round(self.wall_time, 1), "device": str(self.acc.device),
             "processes": self.acc.num_processes, "fast_paths": asdict(self.fast),
             "contemo_version": __version__, "ema_decay": self.cfg.ema_decay,
-            "bn_recomputed_batches": self.cfg.bn_batches,
+            "bn_recomputed_batches": self.cfg.bn_batches, "diversity_cap": self.diversity_cap,
+            "augment_p": self.ada.p,
         }
-        out = save_pretrained(g, self.run_dir / "generator", training=training)
+        out = save_pretrained(g, self.run_dir / "generator", training=training,
+                              trained_emotions=list(self.data.trained_emotions),
+                              preprocess=self.data.preprocess)
         self.log.line(f"released EMA generator to {out}")
         return out
 

@@ -1,0 +1,159 @@
+"""The small-data recipe: DiffAugment/ADA, hinge + spectral norm, R1, balance, untrained emotions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from data_fixtures import make_faces, make_london
+
+from contemo.cli import main
+from contemo.emotions import neutral_to
+from contemo.errors import ContemoError
+from contemo.generation.pipeline import EmotionPipeline
+from contemo.models import Discriminator
+from contemo.models.config import ModelConfig
+from contemo.training.augment import AdaptiveP, augment, parse_ops
+from contemo.training.batches import BatchSampler
+from contemo.training.gan import d_loss, data_diversity_ratio
+
+FP32 = ["--set", "mixed_precision=no"]
+
+
+@pytest.fixture(scope="module")
+def faces(tmp_path_factory) -> Path:
+    return make_faces(tmp_path_factory.mktemp("faces"), people=2)
+
+
+def train(data: Path, out: Path, *extra: str) -> int:
+    return main(["train", "--preset", "tiny", "--data", str(data), "--out", str(out), *FP32,
+                 *extra])
+
+
+def only_run(out: Path) -> Path:
+    (run,) = [p for p in out.iterdir() if p.is_dir()]
+    return run
+
+
+def test_augment_ops_change_images_and_keep_gradients():
+    x = (torch.rand(8, 3, 16, 16) * 2 - 1).requires_grad_()
+    for op in ("color", "translation", "cutout"):
+        y = augment(x, (op,), 1.0, torch.Generator().manual_seed(0))
+        assert y.shape == x.shape and not torch.equal(y, x)
+        y.sum().backward()
+        assert x.grad is not None and x.grad.abs().sum() > 0
+        x.grad = None
+    assert torch.equal(augment(x, ("color",), 0.0), x)  # p = 0: untouched
+    same = augment(x, ("cutout",), 1.0, torch.Generator().manual_seed(3))
+    assert torch.equal(same, augment(x, ("cutout",), 1.0, torch.Generator().manual_seed(3)))
+
+
+def test_cutout_zeroes_a_quarter_of_the_image():
+    x = torch.ones(64, 3, 32, 32)
+    y = augment(x, ("cutout",), 1.0, torch.Generator().manual_seed(1))
+    zero_share = (y == 0).float().mean().item()
+    assert 0.1 < zero_share < 0.3  # a half-side square is 1/4 of the area, less at the borders
+
+
+def test_parse_ops_refuses_unknown_names():
+    assert parse_ops("color, cutout") == ("color", "cutout")
+    assert parse_ops("none") == () and parse_ops("") == ()
+    with pytest.raises(ContemoError, match="augment 'blur'"):
+        parse_ops("blur")
+
+
+def test_adaptive_p_rises_when_d_is_too_sure_of_reals_and_falls_otherwise():
+    ada = AdaptiveP(0.0, True)
+    assert ada.update(sign_sum=100.0, count=100, images=1000) > 0  # r_t = 1.0 > 0.6
+    high = ada.p
+    assert ada.update(sign_sum=0.0, count=100, images=1000) < high  # r_t = 0 < 0.6
+    fixed = AdaptiveP(0.5, False)
+    assert fixed.update(100.0, 100, 1000) == 0.5
+
+
+def test_hinge_loss_and_spectral_norm_discriminator():
+    logits = torch.tensor([2.0, 0.5, -2.0])
+    assert d_loss(logits, True, "hinge").item() == pytest.approx((0 + 0.5 + 3) / 3)
+    assert d_loss(logits, False, "hinge").item() == pytest.approx((3 + 1.5 + 0) / 3)
+    d = Discriminator(ModelConfig(resolution=32, d_width=8, d_norm="spectral"))
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in d.modules())
+    w = d.features[0].weight  # normalised weight: largest singular value about 1
+    for _ in range(20):
+        d(torch.randn(4, 3, 32, 32), torch.eye(6)[:4])
+    assert torch.linalg.matrix_norm(w.flatten(1), ord=2).item() == pytest.approx(1.0, abs=0.1)
+    with pytest.raises(ContemoError, match="d_norm"):
+        ModelConfig(d_norm="layer")
+
+
+def test_data_diversity_ratio_is_zero_for_identical_images_and_positive_otherwise():
+    labels = torch.eye(6)[torch.tensor([0, 0, 5, 5])]
+    same = torch.full((4, 3, 8, 8), 100, dtype=torch.uint8)
+    assert data_diversity_ratio(same, labels, 16) == 0.0
+    varied = torch.randint(0, 255, (4, 3, 8, 8), dtype=torch.uint8)
+    assert data_diversity_ratio(varied, labels, 16) > 0.1
+
+
+def test_balanced_sampler_draws_each_class_about_equally():
+    labels = torch.eye(6)[torch.tensor([0] * 90 + [5] * 10)]
+    images = torch.zeros(100, 3, 4, 4, dtype=torch.uint8)
+    sampler = BatchSampler(images, labels, 50, 4, seed=0, balanced=True)
+    drawn = torch.cat([sampler.indices(s) for s in range(40)])
+    share = (drawn >= 90).float().mean().item()
+    assert 0.4 < share < 0.6
+    plain = BatchSampler(images, labels, 50, 4, seed=0)
+    assert (torch.cat([plain.indices(s) for s in range(40)]) >= 90).float().mean() < 0.15
+
+
+def test_recipe_run_trains_logs_and_resumes_exactly(faces, tmp_path):
+    recipe = ["--set", "augment=color,translation,cutout", "--set", "ada=true",
+              "--set", "loss=hinge", "--set", "model.d_norm=spectral", "--set", "r1=1",
+              "--set", "r1_every=2", "--set", "diversity=5", "--set", "diversity_cap=0"]
+    assert train(faces, tmp_path / "a", "--steps", "4", *recipe) == 0
+    run = only_run(tmp_path / "a")
+    stats = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
+    assert {"r_t", "r1", "augment_p"} <= set(stats[-1])
+    assert any(s["r1"] > 0 for s in stats)
+    meta = json.loads((run / "generator" / "config.json").read_text())
+    assert meta["training"]["diversity_cap"] > 0  # measured from the data
+    # 2 + resume + 2 equals 4 straight, augmentation and ADA state included
+    assert train(faces, tmp_path / "b", "--steps", "2", *recipe) == 0
+    run_b = only_run(tmp_path / "b")
+    assert main(["train", "--resume", str(run_b), "--steps", "4"]) == 0
+    from safetensors.torch import load_file
+    a = load_file(str(run / "generator" / "generator.safetensors"))
+    b = load_file(str(run_b / "generator" / "generator.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_model_trained_on_two_emotions_refuses_the_others(tmp_path, capsys):
+    data = make_london(tmp_path / "london", people=4)  # neutral + happy, 4 each
+    assert train(data, tmp_path / "out", "--layout", "london", "--steps", "2") == 0
+    out = capsys.readouterr().out
+    assert "warning: sad: no images; the model will refuse it" in out
+    run = only_run(tmp_path / "out")
+    pipe = EmotionPipeline.from_pretrained(run)  # the run folder itself is accepted
+    assert pipe.trained == ("neutral", "happy")
+    assert pipe.generate(neutral_to("happy", 3), seeds=[0, 1, 2]).shape[0] == 3
+    with pytest.raises(ContemoError, match="trained on neutral, happy; it cannot show sad"):
+        pipe.generate(neutral_to("sad", 3), seeds=[0, 1, 2])
+    code = main(["generate", "--checkpoint", str(run), "--emotion", "fear", "--seeds", "0",
+                 "--out", str(tmp_path / "g")])
+    err = capsys.readouterr().err
+    assert code != 0 and "trained on neutral, happy" in err and "Traceback" not in err
+    meta = json.loads((run / "generator" / "config.json").read_text())
+    assert meta["trained_emotions"] == ["neutral", "happy"]
+    assert meta["preprocess"]["crop"]["mode"] == "none"
+
+
+def test_short_names_and_missing_checkpoints():
+    pipe = EmotionPipeline.from_pretrained("synth64")
+    assert pipe.trained == ("neutral", "sad", "disgust", "fear", "angry", "happy")
+    with pytest.raises(ContemoError, match="not found .*shipped names: .*synth64"):
+        EmotionPipeline.from_pretrained("nosuchmodel")
+
+
+def test_48px_resolution_names_the_size_to_train_at():
+    with pytest.raises(ContemoError, match="resolution 48: .*train at 64 and smaller images are"):
+        ModelConfig(resolution=48)

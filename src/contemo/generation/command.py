@@ -59,9 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare --checkpoint, --device, --precision, --batch-size (shared with `contemo demo`)."""
-    parser.add_argument("--checkpoint", metavar="DIR",
-                        help="released generator folder (config.json + generator.safetensors; "
-                        "default: the one shipped with contemo)")
+    parser.add_argument("--checkpoint", metavar="DIR|NAME",
+                        help="released generator folder (config.json + generator.safetensors), "
+                        "a training run folder, or a shipped name: synth64 (default), london64")
     parser.add_argument("--device", default="auto",
                         help="auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:1, mps")
     parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"),

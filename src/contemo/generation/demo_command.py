@@ -67,9 +67,28 @@ def run(args: argparse.Namespace) -> int:
     for path in files:
         print(path)
     source = args.checkpoint or "the shipped synth64 checkpoint"
-    print(f"demo: 6-emotion grid, 5 strips, GIF and a {images}-image data set in "
+    print(f"demo: {len(pipe.trained)}-emotion grid, strips, GIF and a {images}-image data set in "
           f"{time.perf_counter() - started:.1f} s on {pipe.device} from {source} -> {out}")
+    if args.checkpoint is None and not args.train:
+        _demo_other_shipped(args, out, scale)
     return 0
+
+
+def _demo_other_shipped(args: argparse.Namespace, out, scale: int) -> None:
+    """Write the same figures for every other generator shipped in the package (out/NAME/)."""
+    from contemo.generation.demo_figures import write_demo
+    from contemo.generation.pipeline import EmotionPipeline, resolve_device
+    from contemo.models.pretrained import DEFAULT_CHECKPOINT, shipped_generators
+
+    for name, folder in shipped_generators().items():
+        if folder.name == DEFAULT_CHECKPOINT:
+            continue
+        pipe = EmotionPipeline.from_pretrained(folder, resolve_device(args.device))
+        files, _ = write_demo(pipe, out / name, scale=scale, method=args.resample,
+                              batch_size=args.batch_size)
+        for path in files:
+            print(path)
+        print(f"demo: {name} ({', '.join(pipe.trained)}) -> {out / name}")
 
 
 def _require_shipped() -> None:

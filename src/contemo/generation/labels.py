@@ -12,6 +12,8 @@ from ``contemo.emotions``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import argparse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -94,9 +96,11 @@ def pair_set(start: str, end: str, steps: int = DEFAULT_STEPS) -> LabelSet:
     return LabelSet(labels, columns, f"{start} -> {end}")
 
 
-def one_hot_set() -> LabelSet:
-    """Return the 6 one-hot training emotions (the paper's Fig. 3)."""
-    return LabelSet(np.eye(len(EMOTIONS), dtype=np.float32), list(EMOTIONS), "the 6 emotions")
+def one_hot_set(emotions: Sequence[str] = EMOTIONS) -> LabelSet:
+    """Return the one-hot training emotions (the paper's Fig. 3), by default all 6."""
+    rows = [EMOTIONS.index(e) for e in emotions]
+    return LabelSet(np.eye(len(EMOTIONS), dtype=np.float32)[rows], list(emotions),
+                    f"the {len(rows)} emotions")
 
 
 def from_emotion(args: argparse.Namespace, steps: int) -> LabelSet:

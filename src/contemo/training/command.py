@@ -18,7 +18,8 @@ EXAMPLES = """\
   contemo train --preset tiny --data data/synth --steps 50 --out /tmp/runs
   contemo train --config configs/paper256.json --data /data/FACES
   contemo train --preset synth64 --data data/synth --set lr=1e-4 --set mixed_precision=no
-  contemo train --preset synth64 --data ~/london --layout london --steps 1500
+  contemo train --preset london64 --data ../shared/data/london-faces
+  contemo train --preset synth64 --data in_the_wild/ --layout folder --set crop=detect --set skip_bad=true
   contemo train --resume runs/00003-synth64
   contemo train --resume runs/00003-synth64 --steps 6000     (train further)
   accelerate launch --num_processes 4 -m contemo train --preset paper256 --data /data/FACES
@@ -28,7 +29,8 @@ EXAMPLES = """\
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare `contemo train`'s options."""
     src = parser.add_argument_group("settings (later ones override earlier ones)")
-    src.add_argument("--preset", help="named preset: paper256, synth64 or tiny (default synth64)")
+    src.add_argument("--preset", help="named preset: paper256, synth64, london64, london128 or "
+                     "tiny (default synth64)")
     src.add_argument("--config", metavar="FILE", help="JSON config file (fields of TrainConfig)")
     src.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                      help="override one field, e.g. lr=2e-4, model.g_width=48 (repeatable)")

@@ -12,26 +12,13 @@ grid PNG of the strip it scored (beside the JSON) so a person can look.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 from pathlib import Path
 
-from contemo.data import open_dataset
 from contemo.errors import ContemoError
-from contemo.evaluation.identity_strip import (
-    StripConfig,
-    end_features,
-    figures,
-    save_grid,
-    score_real,
-    score_strip,
-)
-from contemo.evaluation.quality_distances import frechet_with_floor
+from contemo.evaluation.identity_report import identity_report
+from contemo.evaluation.identity_strip import StripConfig
 from contemo.fileio import atomic_write_json
-from contemo.generation.pipeline import EmotionPipeline
-from contemo.models.face_id import FaceID
-from contemo.models.judge import Judge
 
 DEFAULT_REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "london-faces"
 # (key, label, target as text, test(gen, real) -> bool); `real` is the real side's figures.
@@ -84,43 +71,36 @@ def main(argv: list[str] | None = None) -> int:
     except ContemoError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(table(report["generator_figures"], report["real_figures"]))
+    print(table(*headline(report)))
+    fed = report["fed_judge_features"]
+    print(f"FED {fed['value']:.3f}, real/real floor {fed['floor']:.3f} ({fed['half_size']} faces "
+          f"a side); {report['seconds']} s")
     print(f"wrote {args.out} and {report['grid']}")
     return 0
 
 
 def run(args: argparse.Namespace) -> dict:
-    """Return the report after writing it and the grid PNG."""
-    start = time.perf_counter()
-    checkpoint = None if args.generator == "shipped" else args.generator
-    pipeline = EmotionPipeline.from_pretrained(checkpoint)
-    config = StripConfig(seeds=args.seeds, seed=args.seed)
-    face_id, judge = FaceID(), Judge.from_file()
-    strip = score_strip(pipeline, face_id, judge, config, progress=not args.quiet)
-    data = open_dataset(args.real, "london", pipeline.resolution)
-    real, notes = score_real(data.images_uint8.float() / 127.5 - 1.0,
-                             [r.emotion for r in data.records],
-                             [r.meta.get("person") for r in data.records], face_id, judge, config)
-    gen_figs, real_figs = figures(strip), figures(real)
-    fed = frechet_with_floor(end_features(real), end_features(strip), seed=args.seed)
-    gen_figs["fed_ratio"] = fed["ratio"]
+    """Return the report (the identity report plus the targets) after writing it and the grid."""
     out = Path(args.out)
     grid = out.with_name(out.stem + "_grid.png")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save_grid(strip.grid, grid)
-    report = {
-        "generator": args.generator, "real": str(args.real), "config": config.__dict__,
-        "protocol": "image at generator size; dlib HOG face (upscaled for dlib); box + 10% "
-                    "margin, grey, bilinear to 64x64; FER2013 judge; dlib ResNet descriptor",
-        "generator_figures": gen_figs, "real_figures": real_figs, "real_notes": notes,
-        "fed_judge_features": fed,
-        "targets": {key: {"target": target, "met": None if value(gen_figs, key) is None
-                          else bool(test(value(gen_figs, key), real_figs))}
-                    for key, _, target, test in TARGETS},
-        "grid": str(grid), "seconds": round(time.perf_counter() - start, 1),
-    }
+    checkpoint = None if args.generator == "shipped" else args.generator
+    report = identity_report(StripConfig(seeds=args.seeds, seed=args.seed), checkpoint,
+                             real=args.real, layout="london", grid=grid,
+                             progress=not args.quiet)
+    gen, real = headline(report)
+    report["targets"] = {key: {"target": target, "generated": value(gen, key),
+                               "real": value(real, key),
+                               "met": None if value(gen, key) is None
+                               else bool(test(value(gen, key), real))}
+                         for key, _, target, test in TARGETS}
     atomic_write_json(out, report)
     return report
+
+
+def headline(report: dict) -> tuple[dict, dict]:
+    """Return the generated and real sides' figures with FED's ratio among the generated ones."""
+    gen = dict(report["generated"], fed_ratio=report["fed_judge_features"]["ratio"])
+    return gen, report["real"]
 
 
 if __name__ == "__main__":

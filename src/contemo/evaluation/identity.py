@@ -87,7 +87,7 @@ def _rate_and_median(distances: np.ndarray, pairs_key: str) -> dict[str, Any]:
     if not len(d):
         return {"rate_below": None, "median": None, pairs_key: 0}
     return {"rate_below": float(np.mean(d < SAME_PERSON)), "median": float(np.median(d)),
-            pairs_key: int(len(d))}
+            pairs_key: len(d)}
 
 
 def same_person(first: np.ndarray, second: np.ndarray) -> dict[str, Any]:

@@ -64,3 +64,31 @@ def frechet_with_floor(real: np.ndarray, fake: np.ndarray, seed: int = 0) -> dic
     floor = frechet_distance(first, second)
     return {"value": value, "floor": floor, "ratio": value / floor if floor > 0 else None,
             "half_size": half, "generated_used": len(drawn)}
+
+
+def kernel_distance(real: np.ndarray, fake: np.ndarray, *, subsets: int = 100,
+                    subset_size: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """Return KID {mean, std, subset_size, subsets} of two feature sets (Binkowski et al. 2018).
+
+    Each subset draws `subset_size` rows of each set without replacement and takes the
+    unbiased MMD^2 with the kernel k(x, y) = (x.y / d + 1)^3. `subset_size` shrinks to
+    the smaller set. When it covers both sets whole, every subset is the same pair of
+    sets, so there is no spread to report: std is None (not a rounding-noise number).
+    """
+    real, fake = _finite_rows(real, "real features"), _finite_rows(fake, "generated features")
+    m = min(subset_size, len(real), len(fake))
+    if m < 2:
+        raise ContemoError(f"KID needs at least 2 real and 2 generated images, got "
+                           f"{len(real)} and {len(fake)}")
+    whole = m == len(real) == len(fake)
+    rng = np.random.default_rng(seed)
+    d = real.shape[1]
+    values = []
+    for _ in range(1 if whole else subsets):
+        x = real[rng.choice(len(real), m, replace=False)]
+        y = fake[rng.choice(len(fake), m, replace=False)]
+        kxx, kyy, kxy = ((x @ x.T / d + 1) ** 3, (y @ y.T / d + 1) ** 3, (x @ y.T / d + 1) ** 3)
+        values.append((kxx.sum() - np.trace(kxx)) / (m * (m - 1))
+                      + (kyy.sum() - np.trace(kyy)) / (m * (m - 1)) - 2.0 * kxy.mean())
+    return {"mean": float(np.mean(values)), "std": None if whole else float(np.std(values)),
+            "subset_size": m, "subsets": 1 if whole else subsets}

@@ -63,7 +63,7 @@ def test_london_smiling_vs_neutral_auc(judge):
     happy = np.array([t == "happy" for t in result.truth])
     assert happy.sum() == 102 and len(happy) == 204
     auc = rank_auc(result.probs[:, em.FER2013_CLASSES.index("happy")], happy)
-    assert auc > 0.85  # measured 0.906 (chance is 0.5)
+    assert auc > 0.85  # measured 0.918 (chance is 0.5)
 
 
 def test_keras_same_padding_is_uneven_on_even_sizes():

@@ -34,12 +34,12 @@ def identity_report(config: StripConfig, checkpoint: str | Path | None = None, *
     """Return the report of a generator's strip, with the real reference and FED when `real`."""
     from contemo.data import open_dataset
     from contemo.generation.pipeline import EmotionPipeline
-    from contemo.models.face_id import FaceID
+    from contemo.models.face_id import shared_face_id
     from contemo.models.judge import Judge
 
     start = time.perf_counter()
     pipeline = EmotionPipeline.from_pretrained(checkpoint, device=device)
-    face_id, judge = FaceID(), Judge.from_file(device=device)
+    face_id, judge = shared_face_id(), Judge.from_file(device=device)
     strip = score_strip(pipeline, face_id, judge, config, progress=progress)
     report: dict[str, Any] = {
         "format": REPORT_FORMAT, "checkpoint": str(checkpoint or "shipped"),

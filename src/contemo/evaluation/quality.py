@@ -155,7 +155,8 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(f"{name:<10} {entry['real_images']:>6} {entry['generated_images']:>6} "
                      f"{entry[fid_name]:>10.4f} {kid['mean']:>11.5f} {std:>9}")
     lines.append(f"* {fid_name}; {kid_name}: not comparable with published FIDs.")
-    lines.append("  KID std n/a: the subsets were both sets whole, so they cannot differ.")
+    if any("skipped" not in e and e[kid_name]["std"] is None for _, e in rows):
+        lines.append("  KID std n/a: the subsets were both sets whole, so they cannot differ.")
     if report.get("real_vs_real"):
         lines.append("  real/real: two random halves of the real images (the floor at this size)")
     return "\n".join(lines)

@@ -100,12 +100,12 @@ def load_space(name: str, *, regressor: str | Path | None = None,
 
         return regressor_space(VARegressor.from_pretrained(regressor, class_head=False,
                                                            device=device))
-    from contemo.models.face_id import FaceID
+    from contemo.models.face_id import shared_face_id
 
     if name == "dlib":
-        return dlib_space(FaceID())
+        return dlib_space(shared_face_id())
     if name == "judge":
         from contemo.models.judge import Judge
 
-        return judge_space(Judge.from_file(device=device), FaceID())
+        return judge_space(Judge.from_file(device=device), shared_face_id())
     raise ContemoError(f"--features {name!r}: expected one of {', '.join(FEATURE_CHOICES)}")

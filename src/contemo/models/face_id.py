@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib.util
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +154,8 @@ class FaceID:
         return boxes, out
 
 
-def descriptor_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Return the Euclidean distance of each row of `a` to the same row of `b` (NaN stays NaN)."""
-    return np.linalg.norm(np.asarray(a) - np.asarray(b), axis=-1)
+@lru_cache(maxsize=1)
+def shared_face_id() -> FaceID:
+    """Return one FaceID per process (loading dlib's three models takes seconds)."""
+    return FaceID()
+

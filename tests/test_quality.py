@@ -162,3 +162,30 @@ def test_kid_has_no_spread_when_every_subset_is_both_sets_whole():
     assert whole["std"] is None and whole["subsets"] == 1 and whole["subset_size"] == 12
     drawn = kernel_distance(a, np.vstack([b, b + 0.1]), subsets=50, subset_size=1000)
     assert drawn["std"] > 0 and drawn["subsets"] == 50  # the larger set's subsets differ
+
+
+def test_quality_in_judge_and_dlib_spaces(tmp_path, folders, capsys):
+    """--features judge (FED) runs on any faces; dlib needs faces it can find, else one line."""
+    from contemo.models.judge import default_weights_path
+
+    try:
+        default_weights_path()
+        from contemo.models.face_id import shared_face_id
+
+        shared_face_id()
+    except ContemoError as err:
+        pytest.skip(str(err))
+    real = make_london(tmp_path / "london", people=3)  # flat images: no face for dlib
+    out = tmp_path / "q.json"
+    common = ["evaluate", "quality", "--real", str(real), "--layout", "london", "--checkpoint",
+              str(folders / "gen"), "--kid-subsets", "3", "--out", str(out)]
+    assert main([*common, "--features", "judge"]) == 0
+    assert "FED (FER2013 judge features" in capsys.readouterr().out
+    report = json.loads(out.read_text())
+    assert report["features"] == "judge" and report["regressor_folder"] is None
+    assert report["metrics"][0].startswith("FED")
+    kid = report["real_vs_real"][report["metrics"][1]]
+    assert kid["subset_size"] == 3 and kid["std"] is None  # 3 vs 3: the subsets are the sets
+    assert main([*common, "--features", "dlib"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "at least 2 real and 2 generated images with a face" in err and "\n" not in err

@@ -117,6 +117,7 @@ def test_evaluate_identity_on_a_tiny_generator(face_id, judge, tmp_path, capsys)
     report = json.loads(out.read_text())
     gen = report["generated"]
     assert 0.0 <= gen["faces_found"] <= 1.0 and len(gen["p_end_by_step"]) == 3
+    assert gen["faces_found"] == pytest.approx(np.mean(gen["faces_found_by_step"]))
     assert report["real"]["people_paired"] == 3 and report["real"]["faces_found"] == 0.0
     assert report["real"]["same_person"]["rate_below"] is None  # flat images: no face, no id
     assert grid.stat().st_size > 500

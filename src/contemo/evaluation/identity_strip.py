@@ -151,6 +151,7 @@ def figures(scored: Scored) -> dict[str, Any]:
                                                  scored.descriptors[:, -1]]),
     }
     if scored.p_end.shape[1] > 2:
+        out["faces_found_by_step"] = [float(x) for x in scored.found.mean(axis=0)]
         out["p_end_by_step"] = [float(x) for x in curve]
         out["spearman_p_end"] = spearman(np.arange(len(curve), dtype=np.float64), curve)
     return out

@@ -133,6 +133,12 @@ def test_evaluate_identity_bad_input_is_one_line(tmp_path, capsys):
     assert "--margin must be in [0, 1]" in err and "\n" not in err
 
 
+def test_evaluate_identity_bad_device_is_one_line(judge, tmp_path, capsys):
+    assert main(["evaluate", "identity", "--device", "nosuch", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--device nosuch: cannot use" in err and "\n" not in err
+
+
 @pytest.mark.skipif(not LONDON.is_dir(), reason="London set absent")
 def test_london_at_64px_reproduces_the_reference(face_id, judge):
     """dlib finds the faces of 64 px London photos; a person stays one, people differ."""

@@ -42,6 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--grid", metavar="PNG", help="also write the first 8 seeds' strips")
     parser.add_argument("--out", metavar="JSON", default="identity.json",
                         help="where to write the report (default identity.json)")
+    parser.add_argument("--device", default="cpu",
+                        help="torch device for the generator and the judge (dlib runs on CPU)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -57,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     config = StripConfig(start=args.start, end=args.end, seeds=args.seeds, steps=args.steps,
                          seed=args.seed, margin=args.margin)
     report = identity_report(config, args.checkpoint, real=args.real, layout=args.layout,
-                             grid=args.grid, progress=not args.quiet)
+                             grid=args.grid, progress=not args.quiet, device=args.device)
     print(format_table(report))
     try:
         atomic_write_json(args.out, report)

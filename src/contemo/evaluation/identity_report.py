@@ -38,8 +38,9 @@ def identity_report(config: StripConfig, checkpoint: str | Path | None = None, *
     from contemo.models.judge import Judge
 
     start = time.perf_counter()
+    judge = Judge.from_file(device=device)  # first: a bad --device is its one-line error
     pipeline = EmotionPipeline.from_pretrained(checkpoint, device=device)
-    face_id, judge = shared_face_id(), Judge.from_file(device=device)
+    face_id = shared_face_id()
     strip = score_strip(pipeline, face_id, judge, config, progress=progress)
     report: dict[str, Any] = {
         "format": REPORT_FORMAT, "checkpoint": str(checkpoint or "shipped"),

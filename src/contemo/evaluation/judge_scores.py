@@ -8,9 +8,9 @@ no FER2013 class, so contempt images are scored but left out of the accuracy.
 
 from __future__ import annotations
 
-import math
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +20,8 @@ import torch
 from scipy.stats import rankdata
 from tqdm import tqdm
 
-from contemo.data.dataset import FaceDataset
 from contemo.data.files import folder_images, shown
+from contemo.data.images import crop_box, decode_threads, load_face, probe, square
 from contemo.data.layouts import scan
 from contemo.data.records import FaceRecord
 from contemo.emotions import AFFECTNET_CLASSES, FER2013_CLASSES, FER2013_FROM_AFFECTNET
@@ -65,31 +65,62 @@ def fer_truth(record: FaceRecord) -> str | None:
     return FER2013_FROM_AFFECTNET[AFFECTNET_CLASSES[record.affectnet_class]]
 
 
+def judge_input(judge: Judge, record: FaceRecord) -> torch.Tensor:
+    """Return one face file as the judge's (1, 64, 64) input, resized once, by the judge.
+
+    The file is decoded at its own size (face box, then the centred square, no resize)
+    and handed to `Judge.preprocess`, so a file and the same pixels given to the API
+    (`Judge.score`) get the same grey, crop and resize, hence the same scores.
+    """
+    region = square(crop_box(probe(record.path), record.bbox, record.path))
+    side = region[2] - region[0]
+    rgb = load_face(record.path, side, record.bbox, center_crop=True)
+    x = torch.from_numpy(rgb)[None].to(torch.float32) / 127.5 - 1.0
+    return judge.preprocess(x)[0]
+
+
+def judge_inputs(judge: Judge, records: list[FaceRecord], *, skip_bad: bool = False,
+                 threads: int | None = None) -> tuple[list[FaceRecord], torch.Tensor, list[str]]:
+    """Return (records decoded, their (N, 1, 64, 64) judge input, one line per failure)."""
+
+    def work(record: FaceRecord) -> torch.Tensor | str:
+        try:
+            return judge_input(judge, record)
+        except ContemoError as err:
+            return str(err)
+
+    with ThreadPoolExecutor(max_workers=decode_threads(threads)) as pool:
+        done = list(tqdm(pool.map(work, records), total=len(records), unit="img",
+                         desc="reading faces", disable=None, leave=False))
+    failures = [d for d in done if isinstance(d, str)]
+    if failures and not skip_bad:
+        more = f" (and {len(failures) - 1} more; pass --skip-bad)" if len(failures) > 1 else ""
+        raise ContemoError(failures[0] + more)
+    kept = [(r, d) for r, d in zip(records, done) if not isinstance(d, str)]
+    if not kept:
+        raise ContemoError("no readable face images to judge")
+    return [r for r, _ in kept], torch.stack([d for _, d in kept]), failures
+
+
 def score_folder(
     judge: Judge, root: str | Path, layout: str = PLAIN, *, manifest: str | Path | None = None,
     skip_bad: bool = False, batch_size: int = 256, threads: int | None = None,
 ) -> JudgeResult:
-    """Return the judge's scores of every image under `root` read as `layout`.
-
-    Images are decoded once at ceil(64 / crop) pixels (face box, then the centred
-    square) so the judge's central crop lands on 64 pixels without upsampling.
-    """
+    """Return the judge's scores of every image under `root` read as `layout`."""
     folder, records, problems = records_of(root, layout, manifest=manifest, skip_bad=skip_bad)
-    size = math.ceil(INPUT_SIZE / judge.crop)
-    data = FaceDataset(records, size, center_crop=True, skip_bad=skip_bad, threads=threads)
+    records, inputs, failures = judge_inputs(judge, records, skip_bad=skip_bad, threads=threads)
     start = time.perf_counter()
     parts = []
-    images = data.images_uint8
-    for i in tqdm(range(0, len(data), batch_size), desc="judging", unit="batch", disable=None,
+    for i in tqdm(range(0, len(inputs), batch_size), desc="judging", unit="batch", disable=None,
                   leave=False):
-        batch = images[i:i + batch_size].to(torch.float32) / 127.5 - 1.0
-        parts.append({k: v.cpu().numpy() for k, v in judge.score(batch).items()})
+        parts.append({k: v.cpu().numpy()
+                      for k, v in judge.score_input(inputs[i:i + batch_size]).items()})
     seconds = time.perf_counter() - start
     joined = {k: np.concatenate([p[k] for p in parts]) for k in ("probs", "valence", "arousal")}
     return JudgeResult(
-        root=folder, layout=layout, records=data.records, probs=joined["probs"],
+        root=folder, layout=layout, records=records, probs=joined["probs"],
         valence=joined["valence"], arousal=joined["arousal"],
-        truth=[fer_truth(r) for r in data.records], skipped=problems + data.skipped,
+        truth=[fer_truth(r) for r in records], skipped=problems + failures,
         seconds=seconds,
     )
 

@@ -1,104 +1,64 @@
-"""Image quality: FID and KID of generated vs real faces, on the VA regressor's features.
+"""Image quality: FID and KID of generated vs real faces, in a named feature space.
 
-Both metrics come from torchmetrics with an INJECTED feature extractor: the
-penultimate embedding of contemo's VA regressor (``VARegressor.score()['features']``),
-never the downloaded Inception-v3 weights (contemo runs offline). The numbers are
-therefore on a different scale from published FIDs; every output names them
-"FID (contemo regressor features, not Inception)" so nobody compares the two.
-They are useful for comparing contemo models with each other, and per emotion:
-each emotion's real images against that emotion's one-hot generated images.
+The features are never the downloaded Inception-v3 weights (contemo runs offline) but one
+of `quality_features.FEATURE_CHOICES`: the VA regressor's embedding (synthetic world only),
+the FER2013 judge's features of dlib face crops (FED) or dlib's identity descriptor. The
+numbers are on that space's own scale and every output names the space, so nobody
+compares them with published FIDs. They compare contemo models with each other, per
+emotion (each emotion's real images against that emotion's one-hot generated images),
+and against the real/real floor.
 
 * FID (Heusel et al. 2017): ``||mu_r - mu_g||^2 + Tr(S_r + S_g - 2 (S_r S_g)^(1/2))`` over
   Gaussian fits of the two feature sets; biased upward for small sets.
 * KID (Binkowski et al. 2018): the unbiased MMD^2 with the cubic polynomial kernel
-  ``k(x, y) = (x.y / d + 1)^3``, averaged over random subsets (mean and std reported);
-  unbiased, so it is the one to trust for a few hundred images.
+  ``k(x, y) = (x.y / d + 1)^3``, averaged over random subsets (mean and std reported;
+  no std when the subsets are both sets whole and so cannot differ).
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from contemo.emotions import EMOTIONS, one_hot
 from contemo.errors import ContemoError
-
-FID_NAME = "FID (contemo regressor features, not Inception)"
-KID_NAME = "KID (contemo regressor features, not Inception)"
-NOTE = ("Features are the contemo VA regressor's penultimate embedding, not Inception-v3: "
-        "compare these numbers only with other contemo quality runs using the same regressor, "
-        "never with published (Inception) FID/KID.")
-UPDATE_BATCH = 256
+from contemo.evaluation.quality_distances import frechet_distance, kernel_distance
+from contemo.evaluation.quality_features import FeatureSpace
 
 
-class RegressorFeatures(nn.Module):
-    """Return the regressor's penultimate features of RGB images in [-1, 1] (the injected net)."""
-
-    def __init__(self, regressor: Any) -> None:
-        super().__init__()
-        self.regressor = regressor
-        self.num_features = int(regressor.config.feature_dim)  # torchmetrics reads this
-        self._last: tuple[torch.Tensor, torch.Tensor] | None = None
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """Return (N, F) float features; images are float (N, 3, H, W) in [-1, 1], any size.
-
-        FID and KID are fed the same batch object one after the other, so the features
-        of the last batch are reused when the very same tensor comes again.
-        """
-        if self._last is not None and self._last[0] is images:
-            return self._last[1].clone()
-        features = self.regressor.score(images)["features"].clone()
-        self._last = (images, features)
-        return features.clone()
-
-    def forget(self) -> None:
-        """Drop the cached batch (call once a set is fed)."""
-        self._last = None
-
-
-def fid_kid(real: torch.Tensor, fake: torch.Tensor, extractor: nn.Module, *,
+def fid_kid(real: torch.Tensor, fake: torch.Tensor, space: FeatureSpace, *,
             kid_subsets: int = 100, kid_subset_size: int = 1000, seed: int = 0) -> dict[str, Any]:
-    """Return {FID_NAME: float, KID_NAME: {mean, std, subset_size, subsets}} of two image sets.
+    """Return {space.fid_name: float, space.kid_name: {mean, std, ...}, counts} of two image sets.
 
-    Images are float (N, 3, H, W) in [-1, 1]. Each set needs at least 2 images; KID's
-    subset size shrinks to the smaller set's size when that is below `kid_subset_size`
-    (recorded in the result), as torchmetrics refuses subsets larger than a set.
+    Images are float (N, 3, H, W) in [-1, 1]. Images without features (dlib found no
+    face) are left out and counted; each set needs at least 2 images with features.
+    KID's subset size shrinks to the smaller set's size (recorded in the result).
     """
-    from torchmetrics.image.fid import FrechetInceptionDistance
-    from torchmetrics.image.kid import KernelInceptionDistance
+    return distances(space.features(real), space.features(fake), space, kid_subsets=kid_subsets,
+                     kid_subset_size=kid_subset_size, seed=seed)
 
-    n = min(len(real), len(fake))
-    if n < 2:
-        raise ContemoError(f"FID/KID need at least 2 real and 2 generated images, got "
-                           f"{len(real)} and {len(fake)}")
-    subset = min(kid_subset_size, n)
-    fid = FrechetInceptionDistance(feature=extractor, normalize=True)
-    with warnings.catch_warnings():  # "KID keeps all features": a few MB at our feature size
-        warnings.simplefilter("ignore", UserWarning)
-        kid = KernelInceptionDistance(feature=extractor, normalize=True, subsets=kid_subsets,
-                                      subset_size=subset)
-    for images, is_real in ((real, True), (fake, False)):
-        for i in range(0, len(images), UPDATE_BATCH):
-            batch = images[i:i + UPDATE_BATCH].float()
-            fid.update(batch, real=is_real)
-            kid.update(batch, real=is_real)
-    if isinstance(extractor, RegressorFeatures):
-        extractor.forget()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)  # KID's subsets are torch.randperm draws
-        kid_mean, kid_std = kid.compute()
-    return {
-        FID_NAME: float(fid.compute()),
-        KID_NAME: {"mean": float(kid_mean), "std": float(kid_std), "subset_size": subset,
-                   "subsets": kid_subsets},
+
+def distances(real: np.ndarray, fake: np.ndarray, space: FeatureSpace, *, kid_subsets: int = 100,
+              kid_subset_size: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """Return fid_kid's result for ready (N, F) feature arrays (NaN rows: no face)."""
+    has_r, has_f = np.isfinite(real).all(1), np.isfinite(fake).all(1)
+    if has_r.sum() < 2 or has_f.sum() < 2:
+        raise ContemoError(f"FID/KID need at least 2 real and 2 generated images"
+                           f"{' with a face' if space.key == 'dlib' else ''}, got "
+                           f"{int(has_r.sum())} and {int(has_f.sum())}")
+    out: dict[str, Any] = {
+        space.fid_name: frechet_distance(real[has_r], fake[has_f]),
+        space.kid_name: kernel_distance(real[has_r], fake[has_f], subsets=kid_subsets,
+                                        subset_size=kid_subset_size, seed=seed),
         "real_images": len(real), "generated_images": len(fake),
     }
+    if not (has_r.all() and has_f.all()):
+        out["left_out_without_face"] = {"real": int((~has_r).sum()),
+                                        "generated": int((~has_f).sum())}
+    return out
 
 
 def generate_like(pipeline: Any, emotions: Sequence[str], counts: Sequence[int],
@@ -114,10 +74,10 @@ def generate_like(pipeline: Any, emotions: Sequence[str], counts: Sequence[int],
 
 
 def quality_report(real: torch.Tensor, real_emotions: Sequence[str | None], pipeline: Any,
-                   regressor: Any, *, max_per_class: int | None = None, seed_start: int = 0,
+                   space: FeatureSpace, *, max_per_class: int | None = None, seed_start: int = 0,
                    kid_subsets: int = 100, kid_subset_size: int = 1000, seed: int = 0,
                    reference: bool = True) -> dict[str, Any]:
-    """Return quality.json's content: FID/KID overall and per emotion, named as regressor-based.
+    """Return quality.json's content: FID/KID overall and per emotion, named by feature space.
 
     `real` holds float images in [-1, 1]; `real_emotions[i]` is image i's training emotion
     (None: not one of the six, e.g. AffectNet's surprise, left out and counted). Each
@@ -141,10 +101,11 @@ def quality_report(real: torch.Tensor, real_emotions: Sequence[str | None], pipe
         raise ContemoError("no real image has one of the training emotions "
                            f"({', '.join(EMOTIONS)}); quality needs labelled real images")
     fakes = generate_like(pipeline, list(picked), [len(i) for i in picked.values()], seed_start)
-    extractor = RegressorFeatures(regressor)
+    real_features = space.features(real)
+    fake_features = {e: space.features(images) for e, images in fakes.items()}
     settings = {"kid_subsets": kid_subsets, "kid_subset_size": kid_subset_size, "seed": seed}
-    real_all = torch.cat([real[torch.as_tensor(i)] for i in picked.values()])
-    fake_all = torch.cat(list(fakes.values()))
+    real_all = np.concatenate([real_features[i] for i in picked.values()])
+    fake_all = np.concatenate(list(fake_features.values()))
     per_class: dict[str, Any] = {}
     for emotion in EMOTIONS:
         if emotion not in picked:
@@ -153,23 +114,26 @@ def quality_report(real: torch.Tensor, real_emotions: Sequence[str | None], pipe
             per_class[emotion] = {"skipped": "fewer than 2 real images of this emotion",
                                   "real_images": len(picked[emotion])}
         else:
-            per_class[emotion] = fid_kid(real[torch.as_tensor(picked[emotion])], fakes[emotion],
-                                         extractor, **settings)
+            try:
+                per_class[emotion] = distances(real_features[picked[emotion]],
+                                               fake_features[emotion], space, **settings)
+            except ContemoError as err:  # e.g. dlib found too few faces of this emotion
+                per_class[emotion] = {"skipped": str(err),
+                                      "real_images": len(picked[emotion])}
     floor = None
     if reference and len(real_all) >= 4:
         halves = np.random.default_rng(seed + 1).permutation(len(real_all))
         half = len(halves) // 2
-        floor = fid_kid(real_all[torch.as_tensor(halves[:half])],
-                        real_all[torch.as_tensor(halves[half:2 * half])], extractor, **settings)
+        floor = distances(real_all[halves[:half]], real_all[halves[half:2 * half]], space,
+                          **settings)
     return {
-        "metrics": [FID_NAME, KID_NAME],
-        "note": NOTE,
-        "feature_extractor": {"regressor": getattr(regressor, "name", "?"),
-                              "features": extractor.num_features,
-                              "input_size": int(regressor.config.input_size)},
+        "metrics": [space.fid_name, space.kid_name],
+        "note": space.note,
+        "features": space.key,
+        "feature_dim": space.dim,
         "settings": {**settings, "max_per_class": max_per_class, "seed_start": seed_start},
         "real_left_out": int(np.sum(emotions == "")),
-        "overall": fid_kid(real_all, fake_all, extractor, **settings),
+        "overall": distances(real_all, fake_all, space, **settings),
         "per_class": per_class,
         "real_vs_real": floor,
     }
@@ -177,6 +141,7 @@ def quality_report(real: torch.Tensor, real_emotions: Sequence[str | None], pipe
 
 def format_report(report: dict[str, Any]) -> str:
     """Return the report as a table (one row per set), headed by what the features are."""
+    fid_name, kid_name = report["metrics"]
     lines = [f"{'set':<10} {'real':>6} {'gen':>6} {'FID*':>10} {'KID* mean':>11} {'KID* std':>9}"]
     rows = [("overall", report["overall"]), *report["per_class"].items()]
     if report.get("real_vs_real"):
@@ -185,11 +150,13 @@ def format_report(report: dict[str, Any]) -> str:
         if "skipped" in entry:
             lines.append(f"{name:<10} skipped: {entry['skipped']}")
             continue
-        kid = entry[KID_NAME]
+        kid = entry[kid_name]
+        std = "n/a" if kid["std"] is None else f"{kid['std']:.5f}"
         lines.append(f"{name:<10} {entry['real_images']:>6} {entry['generated_images']:>6} "
-                     f"{entry[FID_NAME]:>10.4f} {kid['mean']:>11.5f} {kid['std']:>9.5f}")
-    lines.append(f"* FID/KID on {report['feature_extractor']['regressor']} features "
-                 "(contemo regressor, not Inception): not comparable with published FIDs.")
+                     f"{entry[fid_name]:>10.4f} {kid['mean']:>11.5f} {std:>9}")
+    lines.append(f"* {fid_name}; {kid_name}: not comparable with published FIDs.")
+    if any("skipped" not in e and e[kid_name]["std"] is None for _, e in rows):
+        lines.append("  KID std n/a: the subsets were both sets whole, so they cannot differ.")
     if report.get("real_vs_real"):
         lines.append("  real/real: two random halves of the real images (the floor at this size)")
     return "\n".join(lines)

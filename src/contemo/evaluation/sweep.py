@@ -31,6 +31,7 @@ from contemo.fileio import atomic_write, atomic_write_json
 
 PRECISIONS = ("fp32", "bf16")
 PARTS = "parts"  # finished emotions, for resume
+PARTS_FORMAT = 2  # 2: parts hold the scorer's class probabilities; older parts are not resumed
 CONFIG_FILE = "sweep_config.json"
 
 
@@ -94,6 +95,7 @@ class EmotionScores:
     valence: np.ndarray  # (N, S)
     arousal: np.ndarray  # (N, S)
     top: np.ndarray  # (N, S) index into the scorer's classes (-1: the scorer has none)
+    probs: np.ndarray  # (N, S, K) the scorer's class probabilities (K = 0: it has no classes)
     drift: np.ndarray  # (N, S) feature distance to the same z's previous step; NaN at step 0
     between: np.ndarray  # (S,) mean feature distance between different z's at that step
 
@@ -112,7 +114,7 @@ class EmotionScores:
 
 def fingerprint(config: SweepConfig, scorer: Scorer, checkpoint: str) -> str:
     """Return a short hash of everything that makes two sweeps' parts interchangeable."""
-    blob = json.dumps([config.to_dict(), scorer.name, checkpoint], sort_keys=True)
+    blob = json.dumps([config.to_dict(), scorer.name, checkpoint, PARTS_FORMAT], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -132,6 +134,7 @@ def sweep_emotion(pipeline: Any, scorer: Scorer, config: SweepConfig, k: int,
     z_all = pipeline.noise(seeds.tolist())
     out = {key: np.full((n, s), np.nan) for key in ("valence", "arousal", "drift")}
     top = np.zeros((n, s), dtype=np.int64)
+    probs_all = np.zeros((n, s, len(scorer.classes)), dtype=np.float32)
     between_sum, between_n = np.zeros(s), np.zeros(s)
     chunk = max(1, config.batch_size // s)  # noises per batch: every step of each in one go
     with torch.inference_mode():
@@ -147,9 +150,13 @@ def sweep_emotion(pipeline: Any, scorer: Scorer, config: SweepConfig, k: int,
             check_scores(scores, m * s, f"{emotion} noises {lo}-{lo + m - 1}")
             for key in ("valence", "arousal"):
                 out[key][rows] = scores[key].float().cpu().numpy().reshape(s, m).T
-            probs = scores["probs"].float()
+            probs = scores["probs"].float().cpu().numpy()
             if probs.shape[1]:
-                top[rows] = probs.argmax(dim=1).cpu().numpy().reshape(s, m).T
+                if probs.shape[1] != probs_all.shape[2]:
+                    raise ContemoError(f"{emotion}: scorer gave {probs.shape[1]} class "
+                                       f"probabilities for {probs_all.shape[2]} classes")
+                top[rows] = probs.argmax(axis=1).reshape(s, m).T
+                probs_all[rows] = probs.reshape(s, m, -1).transpose(1, 0, 2)
             else:
                 top[rows] = -1
             features = scores["features"].float().cpu().numpy().reshape(s, m, -1)
@@ -163,7 +170,9 @@ def sweep_emotion(pipeline: Any, scorer: Scorer, config: SweepConfig, k: int,
                 bar.update(m * s)
     with np.errstate(invalid="ignore", divide="ignore"):
         between = np.where(between_n > 0, between_sum / np.maximum(between_n, 1), np.nan)
-    return EmotionScores(emotion, seeds, weights, out["valence"], out["arousal"], top,
+    if not scores["probs"].shape[1]:
+        probs_all = probs_all[:, :, :0]  # a scorer without class head: no columns
+    return EmotionScores(emotion, seeds, weights, out["valence"], out["arousal"], top, probs_all,
                          out["drift"], between)
 
 

@@ -88,11 +88,16 @@ def measured_anchors(results: Sequence[Any]) -> dict[str, list[float | None]]:
 
 
 def image_rows_csv(results: Sequence[Any], classes: tuple[str, ...]) -> str:
-    """Return the per-image CSV text: one row per (emotion, noise, step)."""
+    """Return the per-image CSV text: one row per (emotion, noise, step).
+
+    With a scorer that has classes (the judge, a regressor with its class head), one
+    `p_<class>` column per class, so P(emotion) per step needs no second pass.
+    """
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
+    with_probs = all(r.probs.shape[-1] == len(classes) > 0 for r in results)
     w.writerow(["emotion", "noise_index", "seed", "step", "weight", "valence", "arousal",
-                "top_class", "drift"])
+                "top_class", "drift"] + ([f"p_{c}" for c in classes] if with_probs else []))
     for r in results:
         n, s = r.valence.shape
         for i in range(n):
@@ -101,7 +106,8 @@ def image_rows_csv(results: Sequence[Any], classes: tuple[str, ...]) -> str:
                 w.writerow([r.emotion, i, int(r.seeds[i]), step, f"{r.weights[step]:.6g}",
                             f"{r.valence[i, step]:.5f}", f"{r.arousal[i, step]:.5f}",
                             classes[int(r.top[i, step])] if r.top[i, step] >= 0 else "",
-                            "" if not np.isfinite(d) else f"{d:.5f}"])
+                            "" if not np.isfinite(d) else f"{d:.5f}"]
+                           + ([f"{p:.5f}" for p in r.probs[i, step]] if with_probs else []))
     return buf.getvalue()
 
 

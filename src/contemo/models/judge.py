@@ -59,6 +59,7 @@ def file_sha256(path: Path) -> str:
 class Judge:
     """Scores faces with the FER2013 mini-Xception: class probabilities, VA proxy, features."""
 
+    name: str = "judge"  # the scorer protocol's name (sweeps record it and key resumes on it)
     classes: tuple[str, ...] = FER2013_CLASSES
     input_size: int = INPUT_SIZE
 
@@ -102,23 +103,11 @@ class Judge:
     def preprocess(self, images: torch.Tensor) -> torch.Tensor:
         """Return (N, 1, 64, 64) network input from RGB (or grey) images in [-1, 1].
 
-        Grey is ITU-R 601 luma (as PIL 'L' / cv2), then a central `crop` square, an
-        antialiased resize to 64, and fer's scaling (x / 255 - 0.5) * 2, which on
-        [0, 1] pixels is 2x - 1: the [-1, 1] range the GAN already produces.
+        Grey is ITU-R 601 luma (as PIL 'L' / cv2), then a central `crop` square and
+        `resize_to_input` (the one resize every judge path uses). fer's scaling
+        (x / 255 - 0.5) * 2 on [0, 1] pixels is 2x - 1: the [-1, 1] the GAN produces.
         """
-        if images.ndim != 4 or images.shape[1] not in (1, 3):
-            raise ContemoError(
-                f"judge input: expected (N, 3, H, W) or (N, 1, H, W) images, got {tuple(images.shape)}"
-            )
-        x = images.to(self.device, torch.float32)
-        if x.shape[1] == 3:
-            luma = torch.tensor(LUMA, device=x.device).view(1, 3, 1, 1)
-            x = (x * luma).sum(dim=1, keepdim=True)  # luma weights sum to 1: [-1, 1] stays
-        x = centre_square(x, self.crop)
-        if x.shape[-2:] != (INPUT_SIZE, INPUT_SIZE):
-            x = F.interpolate(x, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear",
-                              align_corners=False, antialias=True)
-        return x.clamp(-1.0, 1.0)
+        return resize_to_input(centre_square(to_grey(images.to(self.device)), self.crop))
 
     def score_input(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Return probs, valence, arousal and features for ready (N, 1, 64, 64) network input."""
@@ -159,3 +148,31 @@ def centre_square(x: torch.Tensor, fraction: float) -> torch.Tensor:
         return x
     top, left = (h - side) // 2, (w - side) // 2
     return x[..., top:top + side, left:left + side]
+
+
+def to_grey(images: torch.Tensor) -> torch.Tensor:
+    """Return (N, 1, H, W) float ITU-R 601 luma of (N, 3 or 1, H, W) images in [-1, 1]."""
+    if images.ndim != 4 or images.shape[1] not in (1, 3):
+        raise ContemoError(
+            f"judge input: expected (N, 3, H, W) or (N, 1, H, W) images, got {tuple(images.shape)}"
+        )
+    x = images.to(torch.float32)
+    if x.shape[1] == 3:
+        luma = torch.tensor(LUMA, device=x.device).view(1, 3, 1, 1)
+        x = (x * luma).sum(dim=1, keepdim=True)  # luma weights sum to 1: [-1, 1] stays
+    return x
+
+
+def resize_to_input(grey: torch.Tensor) -> torch.Tensor:
+    """Return (N, 1, H, W) grey faces resized to the judge's 64x64 input, clamped to [-1, 1].
+
+    The judge was trained on FER2013's 48 px faces enlarged with cv2.resize's default
+    INTER_LINEAR, and fer resizes every detected face the same way before predicting.
+    Bilinear with half-pixel centres (align_corners=False) is that interpolation; for
+    enlarging, antialias changes nothing, and for shrinking photos it averages the
+    pixels a plain bilinear would skip (cv2 INTER_LINEAR would alias there).
+    """
+    if grey.shape[-2:] != (INPUT_SIZE, INPUT_SIZE):
+        grey = F.interpolate(grey, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear",
+                             align_corners=False, antialias=True)
+    return grey.clamp(-1.0, 1.0)

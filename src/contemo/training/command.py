@@ -50,8 +50,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _changes(args: argparse.Namespace) -> dict[str, object]:
     """Return the field changes of --set and the explicit flags (flags win)."""
+    from contemo.errors import ContemoError
     from contemo.training.config import parse_sets
 
+    for flag, value in (("--steps", args.steps), ("--batch-size", args.batch_size)):
+        if value is not None and value < 1:
+            raise ContemoError(f"{flag} {value}: expected a positive integer"
+                               + (" (train by passes over the data with --epochs)"
+                                  if flag == "--steps" else ""))
+    if args.epochs is not None and not args.epochs > 0:
+        raise ContemoError(f"--epochs {args.epochs}: expected a positive number")
     changes: dict[str, object] = dict(parse_sets(args.sets))
     for field, value in (("data", args.data), ("layout", args.layout), ("steps", args.steps),
                          ("epochs", args.epochs), ("batch_size", args.batch_size),
@@ -64,13 +72,19 @@ def _changes(args: argparse.Namespace) -> dict[str, object]:
 
 
 def resolve_config(args: argparse.Namespace):
-    """Return (TrainConfig, resume checkpoint or None, run folder or None) for the arguments."""
+    """Return (TrainConfig, resume checkpoint or None, run folder or None, notes) for the args.
+
+    Resuming a run folder picks its newest checkpoint that passes every check; `notes`
+    says which newer ones were damaged and skipped. A run folder without any checkpoint
+    (stopped before its first) resumes from step 0 with its config.json.
+    """
     from contemo.errors import ContemoError
     from contemo.training import checkpoint as ckpt
     from contemo.training.config import apply, get_preset, load_file
     from contemo.training.runs import CHECKPOINTS, CONFIG, check_run_dir
 
     changes = _changes(args)
+    notes: list[str] = []
     if args.resume:
         if args.preset or args.config:
             raise ContemoError("--resume takes its config from the run folder; change fields "
@@ -78,14 +92,21 @@ def resolve_config(args: argparse.Namespace):
         target = Path(args.resume)
         if target.suffix == ".json" and target.is_file():
             sidecar, run = target, check_run_dir(target.parent.parent)
+            ckpt.load(sidecar)  # the one asked for: damaged is an error, not a fallback
         else:
             run = check_run_dir(target)
-            found = ckpt.list_checkpoints(run / CHECKPOINTS)
-            if not found:
-                raise ContemoError(f"{run / CHECKPOINTS}: no checkpoint to resume from")
-            sidecar = found[-1]
+            sidecar, skipped = ckpt.newest_intact(run / CHECKPOINTS)
+            notes += [f"skipped damaged checkpoint: {line}" for line in skipped]
+            if sidecar is None and skipped:
+                raise ContemoError(f"{run / CHECKPOINTS}: no intact checkpoint to resume from "
+                                   f"(newest: {skipped[0]})")
+            if sidecar is None:
+                notes.append(f"{run}: no checkpoint yet (stopped before the first); "
+                             "starting it again from step 0 with its config.json")
+            elif skipped:
+                notes.append(f"resuming from {sidecar.name}, the newest intact checkpoint")
         base = load_file(run / CONFIG)
-        return apply(base, changes, "--set"), sidecar, run
+        return checked(apply(base, changes, "--set")), sidecar, run, notes
     if args.config:
         base = load_file(args.config)
         if args.preset:
@@ -93,7 +114,21 @@ def resolve_config(args: argparse.Namespace):
                                "base preset in its 'preset' field)")
     else:
         base = get_preset(args.preset or "synth64")
-    return apply(base, changes, "--set"), None, None
+    return checked(apply(base, changes, "--set")), None, None, notes
+
+
+def checked(config):
+    """Return `config` if it can train: a known layout and a length (steps or epochs)."""
+    from contemo.data.layouts import LAYOUTS
+    from contemo.errors import ContemoError
+
+    if config.layout not in LAYOUTS:
+        raise ContemoError(f"train config field 'layout': expected one of {', '.join(LAYOUTS)}, "
+                           f"got {config.layout!r}")
+    if not config.steps and not config.epochs:
+        raise ContemoError("train config: steps and epochs are both 0; set --steps N or "
+                           "--epochs E")
+    return config
 
 
 def load_data(config):
@@ -125,11 +160,14 @@ def load_data(config):
 def run(args: argparse.Namespace) -> int:
     """Train (or resume) one run; return the exit status."""
     import json
+    import sys
 
-    config, sidecar, run_dir = resolve_config(args)
+    config, sidecar, run_dir, notes = resolve_config(args)
     if args.dry_run:
         print(json.dumps(config.to_dict(), indent=2))
         return 0
+    for note in notes:
+        print(f"contemo: {note}", file=sys.stderr)
 
     import torch
     from accelerate import Accelerator, PartialState
@@ -137,10 +175,9 @@ def run(args: argparse.Namespace) -> int:
     from accelerate.utils import DistributedDataParallelKwargs, broadcast_object_list
 
     from contemo.errors import ContemoError
-    from contemo.fileio import atomic_write_json
+    from contemo.fileio import atomic_write_json, write_error
     from contemo.training.fastpaths import resolve_precision
-    from contemo.training.gan import GANTrainer
-    from contemo.training.runs import CONFIG, new_run_dir
+    from contemo.training.runs import CONFIG, RunLock, clean_leftovers, new_run_dir, truncate_stats
 
     if args.threads is not None:
         if args.threads < 1:
@@ -151,24 +188,56 @@ def run(args: argparse.Namespace) -> int:
     # twice with different settings; the process group (PartialState) is kept.
     AcceleratorState._reset_state(reset_partial_state=False)
     state = PartialState(cpu=args.cpu)
+    images = data.description["images"]
+    if config.batch_size * state.num_processes > images:
+        raise ContemoError(f"batch size {config.batch_size} x {state.num_processes} "
+                           f"process(es) is more than the {images} training images; use "
+                           f"--batch-size {max(1, images // state.num_processes)} or less")
     precision = resolve_precision(config.mixed_precision, state.device.type == "cuda")
     accelerator = Accelerator(
         cpu=args.cpu, mixed_precision=precision,
         kwargs_handlers=[DistributedDataParallelKwargs(broadcast_buffers=False)])
-    if run_dir is None:
-        holder = [None]
-        if accelerator.is_main_process:
-            run_dir = new_run_dir(config.out, config.preset)
-            atomic_write_json(run_dir / CONFIG, config.to_dict())
-            holder = [str(run_dir)]
-        if accelerator.num_processes > 1:
-            broadcast_object_list(holder)
-        run_dir = Path(holder[0])
-    elif accelerator.is_main_process:
-        atomic_write_json(run_dir / CONFIG, config.to_dict())  # with this resume's changes
+    lock = None
+    try:
+        if run_dir is None:
+            holder = [None]
+            if accelerator.is_main_process:
+                run_dir = new_run_dir(config.out, config.preset,
+                                      lambda d: atomic_write_json(d / CONFIG, config.to_dict()))
+                lock = RunLock(run_dir)
+                holder = [str(run_dir)]
+            if accelerator.num_processes > 1:
+                broadcast_object_list(holder)
+            run_dir = Path(holder[0])
+        elif accelerator.is_main_process:
+            lock = RunLock(run_dir)  # before anything is written: one trainer per run folder
+            for line in clean_leftovers(run_dir):
+                print(f"contemo: {line}", file=sys.stderr)
+            if sidecar is None:
+                truncate_stats(run_dir, 0)
+            atomic_write_json(run_dir / CONFIG, config.to_dict())  # with this resume's changes
+        return _train(config, accelerator, run_dir, data, sidecar, notes)
+    except OSError as err:  # a full disk or a read-only folder: earlier checkpoints are intact
+        where = f"; checkpoints in {run_dir / 'checkpoints'} are intact, resume with " \
+                f"contemo train --resume {run_dir}" if run_dir else ""
+        raise ContemoError(f"{write_error(run_dir or config.out, err)}{where}") from None
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _train(config, accelerator, run_dir: Path, data, sidecar: Path | None,
+           notes: list[str]) -> int:
+    """Run the trainer in `run_dir` (locked, clean) and return the exit status."""
+    import torch
+
+    from contemo.training.gan import GANTrainer
+
     trainer = GANTrainer(config, accelerator, run_dir, data, resume=sidecar)
     if accelerator.is_main_process:
         how = f"resumed from {sidecar.name}" if sidecar else "new run"
+        for note in notes:
+            trainer.log.line(note)
         trainer.log.line(f"{how}: {run_dir} ({data.description['images']} images, "
                          f"{data.description['per_emotion']})")
         print(f"contemo: run folder {run_dir}")

@@ -44,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, metavar="N",
                         help="CPU threads per process (default: torch's; 1 is much faster on "
                         "a CPU shared with other jobs)")
+    parser.add_argument("--max-pixels", type=int, metavar="N",
+                        help="refuse training images whose header claims more than N pixels "
+                        "(default: $CONTEMO_MAX_PIXELS, else 40000000)")
     parser.add_argument("--dry-run", action="store_true",
                         help="print the resolved config and exit without training")
 
@@ -136,12 +139,14 @@ def load_data(config):
     import torch
 
     from contemo.data import open_dataset
+    from contemo.data.images import max_pixels
     from contemo.emotions import EMOTIONS
     from contemo.errors import ContemoError
     from contemo.training.gan import TrainData
 
     if not config.data:
         raise ContemoError("no training data: pass --data FOLDER (and --layout if not FACES)")
+    max_pixels()  # a bad CONTEMO_MAX_PIXELS is one line before any image is opened
     dataset = open_dataset(config.data, config.layout, config.model.resolution,
                            skip_bad=config.skip_bad, center_crop=config.center_crop)
     keep = dataset.labels.sum(dim=1) > 0  # records without a training emotion (e.g. surprise)
@@ -162,6 +167,9 @@ def run(args: argparse.Namespace) -> int:
     import json
     import sys
 
+    from contemo.data.images import set_max_pixels
+
+    set_max_pixels(args.max_pixels)
     config, sidecar, run_dir, notes = resolve_config(args)
     if args.dry_run:
         print(json.dumps(config.to_dict(), indent=2))

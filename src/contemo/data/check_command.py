@@ -43,11 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the report; return 0 if clean or --skip-bad, else 1."""
     from contemo.data.check_report import build_report, format_report
-    from contemo.data.images import set_max_pixels
+    from contemo.data.images import max_pixels, set_max_pixels
     from contemo.errors import ContemoError
     from contemo.fileio import atomic_write_json
 
     set_max_pixels(args.max_pixels)
+    max_pixels()  # a bad CONTEMO_MAX_PIXELS is one line, not one problem per image
     report = build_report(args.root, args.layout, manifest=args.manifest, threads=args.threads)
     print(format_report(report, skip_bad=args.skip_bad))
     if args.json:

@@ -73,6 +73,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, err: StarletteHTTPException) -> JSONResponse:
         detail = err.detail if isinstance(err.detail, str) else "request failed"
+        if detail == "There was an error parsing the body":  # FastAPI's words for bad JSON
+            detail = "request body is not valid JSON (bad bytes, nesting or numbers)"
         return error_json(err.status_code, detail)
 
     @app.exception_handler(Exception)

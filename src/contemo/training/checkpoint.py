@@ -103,8 +103,7 @@ class PythonRng:
 
     def __post_init__(self) -> None:
         if len(self.state) != 625:
-            raise ContemoError(f"field 'rng.python.state': expected 625 integers, "
-                               f"got {len(self.state)}")
+            raise ContemoError(f"field 'state': expected 625 integers, got {len(self.state)}")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import os
 import shutil
 import stat
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,7 +64,12 @@ def test_resume_falls_back_to_the_newest_intact_checkpoint(capsys, tmp_path, two
     assert "skipped damaged checkpoint" in err and "checksum does not match" in err
     assert "resuming from checkpoint-000001.json, the newest intact checkpoint" in err
     assert "resumed from checkpoint-000001.json" in (run / "log.txt").read_text()
-    assert "checkpoint-000003.json" in checkpoints(run)
+    assert "kept the damaged checkpoint as checkpoint-000002.safetensors.damaged" in err
+    assert checkpoints(run) == ["checkpoint-000001.json", "checkpoint-000001.safetensors",
+                                "checkpoint-000002.json", "checkpoint-000002.json.damaged",
+                                "checkpoint-000002.safetensors",
+                                "checkpoint-000002.safetensors.damaged",
+                                "checkpoint-000003.json", "checkpoint-000003.safetensors"]
     steps = [line for line in (run / "stats.jsonl").read_text().splitlines()]
     assert len(steps) == 3  # steps 1, 2 (again), 3: each logged once
 
@@ -96,6 +102,7 @@ def test_run_stopped_before_its_first_checkpoint_resumes_from_step_0(capsys, tmp
 def test_new_run_folders_appear_whole_and_stale_staging_is_removed(tmp_path, faces):
     stale = tmp_path / ".tiny.starting-999999999"  # a start-up killed before its rename
     stale.mkdir()
+    os.utime(stale, (time.time() - 120, time.time() - 120))
     assert main(["train", *TINY, "--data", str(faces), "--out", str(tmp_path),
                  "--steps", "1"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["00000-tiny"]

@@ -233,21 +233,37 @@ def _check_rng_tensors(tensors: dict[str, torch.Tensor], where: Path) -> None:
             raise ContemoError(f"{where}: tensor {name!r} missing or not {dtype} of shape {shape}")
 
 
-def newest_intact(folder: Path) -> tuple[Path | None, list[str]]:
-    """Return (the newest checkpoint that loads, one line per newer one that did not).
+def newest_intact(folder: Path) -> tuple[Path | None, list[tuple[Path, str]]]:
+    """Return (the newest checkpoint that loads, (sidecar, one-line reason) per newer one).
 
     A checkpoint damaged on disk (a bad sector, a copy cut short, an edit) must not cost
     the whole run: resume falls back to the newest one that passes every check.
     """
-    skipped: list[str] = []
+    skipped: list[tuple[Path, str]] = []
     for sidecar in reversed(list_checkpoints(folder)):
         try:
             load(sidecar)
         except ContemoError as err:
-            skipped.append(str(err))
+            skipped.append((sidecar, str(err)))
             continue
         return sidecar, skipped
     return None, skipped
+
+
+def set_aside(sidecar: Path) -> list[Path]:
+    """Rename a damaged checkpoint's files to NAME.damaged; return the new paths.
+
+    They stay for the user to inspect, but no longer count as checkpoints: pruning keeps
+    the newest K, and a damaged newer one would otherwise take a slot (with K = 1, it
+    would be kept while the good checkpoint just saved was deleted).
+    """
+    moved = []
+    for path in (sidecar, sidecar.with_suffix(".safetensors")):
+        if path.exists():
+            target = path.with_name(path.name + ".damaged")
+            path.replace(target)
+            moved.append(target)
+    return moved
 
 
 def leftovers(folder: Path) -> list[Path]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any, NamedTuple
 
 EXAMPLES = """\
   contemo train --preset synth64 --data data/synth
@@ -74,8 +75,18 @@ def _changes(args: argparse.Namespace) -> dict[str, object]:
     return changes
 
 
-def resolve_config(args: argparse.Namespace):
-    """Return (TrainConfig, resume checkpoint or None, run folder or None, notes) for the args.
+class Plan(NamedTuple):
+    """What `contemo train` will do: its config, where it resumes from, what it noticed."""
+
+    config: Any  # TrainConfig (imported lazily: --help stays light)
+    sidecar: Path | None  # checkpoint to resume from; None: step 0
+    run_dir: Path | None  # None: a new run folder
+    notes: list[str]  # lines to print and log (skipped checkpoints, restarts)
+    damaged: list[Path]  # damaged checkpoints newer than `sidecar`, set aside once locked
+
+
+def resolve_config(args: argparse.Namespace) -> Plan:
+    """Return the Plan for the arguments: config, resume checkpoint, run folder, notes.
 
     Resuming a run folder picks its newest checkpoint that passes every check; `notes`
     says which newer ones were damaged and skipped. A run folder without any checkpoint
@@ -88,6 +99,7 @@ def resolve_config(args: argparse.Namespace):
 
     changes = _changes(args)
     notes: list[str] = []
+    damaged: list[Path] = []
     if args.resume:
         if args.preset or args.config:
             raise ContemoError("--resume takes its config from the run folder; change fields "
@@ -99,17 +111,18 @@ def resolve_config(args: argparse.Namespace):
         else:
             run = check_run_dir(target)
             sidecar, skipped = ckpt.newest_intact(run / CHECKPOINTS)
-            notes += [f"skipped damaged checkpoint: {line}" for line in skipped]
+            notes += [f"skipped damaged checkpoint: {line}" for _, line in skipped]
             if sidecar is None and skipped:
                 raise ContemoError(f"{run / CHECKPOINTS}: no intact checkpoint to resume from "
-                                   f"(newest: {skipped[0]})")
+                                   f"(newest: {skipped[0][1]})")
+            damaged = [path for path, _ in skipped]
             if sidecar is None:
                 notes.append(f"{run}: no checkpoint yet (stopped before the first); "
                              "starting it again from step 0 with its config.json")
             elif skipped:
                 notes.append(f"resuming from {sidecar.name}, the newest intact checkpoint")
         base = load_file(run / CONFIG)
-        return checked(apply(base, changes, "--set")), sidecar, run, notes
+        return Plan(checked(apply(base, changes, "--set")), sidecar, run, notes, damaged)
     if args.config:
         base = load_file(args.config)
         if args.preset:
@@ -117,7 +130,7 @@ def resolve_config(args: argparse.Namespace):
                                "base preset in its 'preset' field)")
     else:
         base = get_preset(args.preset or "synth64")
-    return checked(apply(base, changes, "--set")), None, None, notes
+    return Plan(checked(apply(base, changes, "--set")), None, None, notes, damaged)
 
 
 def checked(config):
@@ -170,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
     from contemo.data.images import set_max_pixels
 
     set_max_pixels(args.max_pixels)
-    config, sidecar, run_dir, notes = resolve_config(args)
+    config, sidecar, run_dir, notes, damaged = resolve_config(args)
     if args.dry_run:
         print(json.dumps(config.to_dict(), indent=2))
         return 0
@@ -184,6 +197,7 @@ def run(args: argparse.Namespace) -> int:
 
     from contemo.errors import ContemoError
     from contemo.fileio import atomic_write_json, write_error
+    from contemo.training.checkpoint import set_aside
     from contemo.training.fastpaths import resolve_precision
     from contemo.training.runs import CONFIG, RunLock, clean_leftovers, new_run_dir, truncate_stats
 
@@ -221,6 +235,9 @@ def run(args: argparse.Namespace) -> int:
             lock = RunLock(run_dir)  # before anything is written: one trainer per run folder
             for line in clean_leftovers(run_dir):
                 print(f"contemo: {line}", file=sys.stderr)
+            for bad in damaged:
+                for path in set_aside(bad):
+                    print(f"contemo: kept the damaged checkpoint as {path.name}", file=sys.stderr)
             if sidecar is None:
                 truncate_stats(run_dir, 0)
             atomic_write_json(run_dir / CONFIG, config.to_dict())  # with this resume's changes

@@ -19,6 +19,7 @@ cannot read. A crash can still leave temp files and half-saved checkpoints behin
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import json
@@ -37,7 +38,7 @@ RUN_NAME = re.compile(r"^(\d{5,})-")
 CONFIG = "config.json"
 CHECKPOINTS = "checkpoints"
 LOCK = ".lock"
-STAGING_GRACE_S = 600  # a staging folder this old was left by a killed start-up
+STAGING_GRACE_S = 60  # a staging folder this old was left by a killed start-up
 
 
 def new_run_dir(out: str | Path, desc: str, fill: Callable[[Path], None]) -> Path:
@@ -75,25 +76,16 @@ def new_run_dir(out: str | Path, desc: str, fill: Callable[[Path], None]) -> Pat
 
 
 def _remove_stale_staging(parent: Path) -> None:
-    """Remove staging folders of start-ups that were killed (their process is gone)."""
+    """Remove staging folders older than STAGING_GRACE_S: start-ups killed before the rename.
+
+    Staging lasts milliseconds (mkdir, config.json, rename), so an old one is dead; age is
+    used rather than the pid, which means nothing for a start-up on another machine
+    sharing `--out`.
+    """
     for path in parent.glob(".*.starting-*"):
-        pid = int(path.name.rsplit("-", 1)[1]) if path.name.rsplit("-", 1)[1].isdigit() else 0
-        old = time.time() - path.stat().st_mtime > STAGING_GRACE_S
-        if path.is_dir() and (old or not _alive(pid)):
-            shutil.rmtree(path, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    """Return whether a process `pid` exists on this machine."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        with contextlib.suppress(OSError):
+            if path.is_dir() and time.time() - path.stat().st_mtime > STAGING_GRACE_S:
+                shutil.rmtree(path, ignore_errors=True)
 
 
 class RunLock:

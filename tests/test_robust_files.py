@@ -300,3 +300,21 @@ def test_csv_with_one_non_utf8_byte_is_named(capsys, tmp_path):
     assert "m.csv: not UTF-8 text: byte 0xe9 on line 3" in line
     line = one_line_error(capsys, ["data", "check", str(tmp_path / "m.csv"), "--layout", "csv"])
     assert "not UTF-8 text" in line
+
+
+@pytest.mark.parametrize("why, model", [
+    ("input_size 1e6", {"input_size": 1_000_000}),
+    ("feature_dim 1e9", {"feature_dim": 10**9}),
+    ("width_mult as text", {"width_mult": "0.5"}),
+    ("dropout NaN-like", {"dropout": 1e309}),
+])
+def test_damaged_regressor_config(tmp_path, why, model):
+    from contemo.errors import ContemoError
+    from contemo.models.regressor import RegressorConfig, VARegressor
+
+    folder = VARegressor(RegressorConfig(input_size=32, width_mult=0.1, feature_dim=8)
+                         ).save_pretrained(tmp_path / "reg")
+    edit_json(folder / "config.json", lambda d: d["model"].update(model))
+    with pytest.raises(ContemoError) as err:
+        VARegressor.from_pretrained(folder)
+    assert "\n" not in str(err.value) and "config.json" in str(err.value)

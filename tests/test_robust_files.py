@@ -318,3 +318,28 @@ def test_damaged_regressor_config(tmp_path, why, model):
     with pytest.raises(ContemoError) as err:
         VARegressor.from_pretrained(folder)
     assert "\n" not in str(err.value) and "config.json" in str(err.value)
+
+
+def test_eight_bombs_do_not_cost_memory(tmp_path):
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    root = tmp_path / "set"
+    write_image(root / "happy" / "ok.png")
+    Image.new("1", (12000, 12000)).save(root / "happy" / "bomb0.png", optimize=True)
+    for i in range(1, 8):
+        shutil.copy(root / "happy" / "bomb0.png", root / "happy" / f"bomb{i}.png")
+    src = Path(__file__).resolve().parents[1] / "src"
+    # VmHWM of the process itself (a fork's pages would count pytest's memory as the child's)
+    script = ("import sys; from contemo.cli import main; code = main(sys.argv[1:]); "
+              "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')]; "
+              "print('HWM', hwm[0].split()[1], file=sys.stderr); sys.exit(code)")
+    done = subprocess.run([sys.executable, "-c", script, "data", "check", str(root),
+                           "--layout", "folder"], capture_output=True, text=True, check=False,
+                          env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 1 and done.stdout.count("above the limit") == 8
+    assert "Traceback" not in done.stderr
+    peak_mb = int(done.stderr.split("HWM ")[1].split()[0]) / 1024
+    assert peak_mb < 200, peak_mb  # the issue measured 1.45 GB; decoding one bomb is 430 MB

@@ -1,8 +1,10 @@
-"""Robustness, SIGKILL: a run killed at random moments, resumed each time, ends bit for bit
-like the run nobody killed, with no temp file, orphan checkpoint or doubled stats line.
+"""Robustness, processes: SIGKILL at random moments, and two trainers on one run folder.
 
-Kills land anywhere: during start-up (before the run folder exists, or before the first
-checkpoint), in a step, while a checkpoint is written or pruned (one every step here).
+A run killed at random moments, resumed each time, ends bit for bit like the run nobody
+killed, with no temp file, orphan checkpoint or doubled stats line. Kills land anywhere:
+during start-up (before the run folder exists, or before the first checkpoint), in a
+step, while a checkpoint is written or pruned (one every step here). A second `--resume`
+of a run that is training stops with one line, and the stats stay single.
 """
 
 from __future__ import annotations
@@ -81,3 +83,33 @@ def test_sigkill_at_random_points_then_resume_matches_the_unbroken_run(tmp_path)
     names = sorted(p.name for p in (run / "checkpoints").iterdir())
     assert names == [f"checkpoint-{s:06d}.{e}" for s in (STEPS - 1, STEPS)
                      for e in ("json", "safetensors")]
+
+
+@pytest.mark.slow
+def test_two_concurrent_resumes_of_one_run(tmp_path, capsys):
+    from contemo.cli import main
+
+    faces = make_faces(tmp_path / "faces", people=2)
+    out = tmp_path / "runs"
+    run_to_end([sys.executable, "-m", "contemo", "train", *ARGS, "--steps", "2",
+                "--data", str(faces), "--out", str(out)])
+    (run,) = [p for p in out.iterdir() if p.is_dir()]
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    first = subprocess.Popen([sys.executable, "-m", "contemo", "train", "--resume", str(run),
+                              "--steps", "100000"], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while "resumed from" not in (run / "log.txt").read_text():  # it holds the lock
+            assert first.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        assert main(["train", "--resume", str(run), "--steps", "100"]) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err
+        assert f"another contemo train is using this run folder (pid {first.pid}" in err
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.communicate(timeout=120)
+    assert first.returncode == 130
+    steps = [json.loads(line)["step"] for line in (run / "stats.jsonl").read_text().splitlines()]
+    assert steps == list(range(1, len(steps) + 1))  # one trainer wrote: no step logged twice

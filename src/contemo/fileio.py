@@ -84,9 +84,10 @@ def read_json(path: str | os.PathLike, *, allow_nan: bool = True,
 
     Python's parser raises more than JSONDecodeError on hostile input: RecursionError on
     deep nesting, ValueError on integers of over 4,300 digits. Those, an oversized file,
-    and non-UTF-8 bytes are refused here, so no reader of a contemo file can be crashed or exhausted by one.
-    `allow_nan=False` also refuses the NaN/Infinity literals Python writes but JSON lacks
-    (for files whose every number must be finite: configs, checkpoint sidecars).
+    nesting deeper than MAX_JSON_DEPTH and non-UTF-8 bytes are refused here, so no reader
+    of a contemo file can be crashed or exhausted by one. `allow_nan=False` also refuses
+    the NaN/Infinity literals Python writes but JSON lacks (for files whose every number
+    must be finite: configs, checkpoint sidecars).
     """
     path = Path(path)
     try:

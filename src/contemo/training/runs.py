@@ -47,7 +47,7 @@ def new_run_dir(out: str | Path, desc: str, fill: Callable[[Path], None]) -> Pat
     `fill` writes config.json (and anything else a run folder must hold from its first
     moment) into a hidden staging folder that is then renamed into place: the rename is
     atomic, so the numbered folder never exists half-made, and a start-up killed before
-    it leaves only a hidden ``.NNNNN-desc.starting-PID`` that the next start removes.
+    it leaves only a hidden ``.desc.starting-PID`` that a later start removes.
     """
     parent = Path(out)
     if parent.exists() and not parent.is_dir():

@@ -43,7 +43,7 @@ def test_health_info_and_docs(client, checkpoint):
     info = client.get("/api/info").json()
     assert info["emotions"] == list(EMOTIONS)
     assert info["resolution"] == 32 and info["model"]["z_dim"] == 16
-    assert info["checkpoint"] == str(checkpoint)
+    assert info["checkpoint"] == checkpoint.name  # the folder name, no server path
     assert info["anchors"] == {e: list(VA_ANCHORS[e]) for e in EMOTIONS}
     assert ["happy", "angry"] in info["sectors"]
     assert info["limits"]["max_batch_images"] == MAX_BATCH_IMAGES
@@ -237,7 +237,7 @@ def test_serve_command_runs_uvicorn_on_loopback(checkpoint, monkeypatch, capsys)
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
     assert main(["serve", "--checkpoint", str(checkpoint), "--port", "8123"]) == 0
     assert (seen["host"], seen["port"]) == ("127.0.0.1", 8123)
-    assert TestClient(seen["app"]).get("/api/info").json()["checkpoint"] == str(checkpoint)
+    assert TestClient(seen["app"]).get("/api/info").json()["checkpoint"] == checkpoint.name
     assert "http://127.0.0.1:8123/" in capsys.readouterr().out
     assert main(["serve", "--checkpoint", str(checkpoint), "--port", "0"]) == 2
     assert "--port 0" in capsys.readouterr().err

@@ -126,7 +126,7 @@ def test_corrupt_checkpoint_is_refused(capsys, tmp_path, faces):
     weights.write_bytes(weights.read_bytes()[:100])
     assert "checksum does not match" in cli_error(capsys, ["train", "--resume", str(run)])
     (run / "checkpoints" / "checkpoint-000001.json").write_text("{")
-    assert "not a readable checkpoint" in cli_error(capsys, ["train", "--resume", str(run)])
+    assert "not valid JSON" in cli_error(capsys, ["train", "--resume", str(run)])
 
 
 def test_dry_run_prints_the_resolved_config(capsys):

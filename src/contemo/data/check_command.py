@@ -40,14 +40,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="OUT", help="also write the report as JSON to OUT")
     parser.add_argument("--threads", type=int, default=None,
                         help="decoding threads (default: up to 8, one per core)")
+    parser.add_argument("--max-pixels", type=int, default=None, metavar="N",
+                        help="refuse images whose header claims more than N pixels, before "
+                        "decoding (default: $CONTEMO_MAX_PIXELS, else 40000000)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the report; return 0 if clean or --skip-bad, else 1."""
     from contemo.data.check_report import build_report, format_report
+    from contemo.data.images import max_pixels, set_max_pixels
     from contemo.errors import ContemoError
     from contemo.fileio import atomic_write_json
 
+    set_max_pixels(args.max_pixels)
+    max_pixels()  # a bad CONTEMO_MAX_PIXELS is one line, not one problem per image
     report = build_report(args.root, args.layout, manifest=args.manifest, threads=args.threads,
                           crop=args.crop, crop_scale=args.crop_scale)
     print(format_report(report, skip_bad=args.skip_bad))

@@ -54,11 +54,14 @@ def find_csv(root: Path) -> Path:
     """Return the CSV manifest for `root`: the file itself, or the one CSV with a `path` column."""
     if root.is_file():
         return root
-    found = find_manifests(require_folder(root, "manifest folder"), ["path"])
+    unreadable: list[str] = []
+    found = find_manifests(require_folder(root, "manifest folder"), ["path"], unreadable)
     if len(found) != 1:
         state = "no CSV" if not found else f"{len(found)} CSVs"
+        why = f" (unreadable: {unreadable[0]}{' ...' if len(unreadable) > 1 else ''})" \
+            if unreadable and not found else ""
         raise ContemoError(
-            f"{root}: {state} with a 'path' column in this folder or one level below; "
+            f"{root}: {state} with a 'path' column in this folder or one level below{why}; "
             "pass the CSV itself or --manifest FILE"
         )
     return found[0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,38 @@ MAX_DECODE_THREADS = 8  # PIL decodes without the GIL; more threads than this st
 
 # Bicubic in PIL widens its kernel when shrinking, so a plain resize is also anti-aliased.
 RESAMPLE = Image.Resampling.BICUBIC
+
+# Images above this many pixels are refused from their header, before any decoding: a
+# 17 KB PNG can claim 12000x12000 px and decode to 430 MB (eight decoding threads: GBs).
+# 40 MP is above any face photo we know of (AffectNet's largest are ~16 MP) and keeps
+# one decode under ~120 MB. Change it with CONTEMO_MAX_PIXELS or --max-pixels.
+DEFAULT_MAX_PIXELS = 40_000_000
+MAX_PIXELS_ENV = "CONTEMO_MAX_PIXELS"
+_max_pixels: int | None = None  # set by set_max_pixels (a CLI flag); None: env or default
+
+
+def set_max_pixels(limit: int | None) -> None:
+    """Set the pixel limit for this process (None: CONTEMO_MAX_PIXELS, else the default)."""
+    global _max_pixels
+    if limit is not None and limit < 1:
+        raise ContemoError(f"--max-pixels {limit}: expected a positive number of pixels")
+    _max_pixels = limit
+
+
+def max_pixels() -> int:
+    """Return the largest width x height an image may claim: flag, environment, default."""
+    if _max_pixels is not None:
+        return _max_pixels
+    text = os.environ.get(MAX_PIXELS_ENV, "").strip()
+    if not text:
+        return DEFAULT_MAX_PIXELS
+    try:
+        limit = int(float(text))
+    except (ValueError, OverflowError):
+        limit = 0
+    if limit < 1:
+        raise ContemoError(f"{MAX_PIXELS_ENV}={text[:40]!r}: expected a positive number of pixels")
+    return limit
 
 
 def decode_threads(requested: int | None = None) -> int:
@@ -40,13 +73,35 @@ def is_image_file(path: Path) -> bool:
 
 
 def _open(path: Path) -> Image.Image:
-    """Return the opened (not yet decoded) image, or raise ContemoError naming the file."""
+    """Return the opened (not yet decoded) image, or raise ContemoError naming the file.
+
+    Opening reads the header only; the size it claims is checked against `max_pixels`
+    here, so nothing is decoded (or allocated) for an oversized image.
+    """
+    limit = max_pixels()
     try:
-        return Image.open(path)
+        with warnings.catch_warnings():  # PIL warns at 89 MP: our own limit speaks instead
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(path)
     except FileNotFoundError:
         raise ContemoError(f"{path}: file not found") from None
+    except Image.DecompressionBombError:
+        raise ContemoError(f"{path}: image claims over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} "
+                           f"megapixels, above the limit of {_megapixels(limit)} "
+                           f"({MAX_PIXELS_ENV} or --max-pixels)") from None
     except Exception as err:  # noqa: BLE001 - PIL plugins raise many types on malformed headers
         raise ContemoError(f"{path}: unreadable image ({_reason(err, path)})") from None
+    width, height = im.size
+    if width * height > limit:
+        im.close()
+        raise ContemoError(f"{path}: image of {width}x{height} pixels is above the limit of "
+                           f"{_megapixels(limit)} ({MAX_PIXELS_ENV} or --max-pixels); not decoded")
+    return im
+
+
+def _megapixels(pixels: int) -> str:
+    """Return a pixel count for messages, e.g. '40 megapixels'."""
+    return f"{pixels / 1e6:g} megapixels"
 
 
 def _reason(err: Exception, path: Path) -> str:

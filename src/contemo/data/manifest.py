@@ -17,7 +17,9 @@ def read_header(path: Path) -> list[str]:
             first = next(csv.reader(fh), None)
     except FileNotFoundError:
         raise ContemoError(f"{path}: manifest not found") from None
-    except (UnicodeDecodeError, csv.Error, OSError) as err:
+    except UnicodeDecodeError as err:
+        raise ContemoError(f"{path}: {not_utf8(path, err)}") from None
+    except (csv.Error, OSError) as err:
         raise ContemoError(f"{path}: not a readable CSV file ({err.__class__.__name__})") from None
     if not first:
         raise ContemoError(f"{path}: empty CSV file (expected a header row)")
@@ -46,17 +48,39 @@ def rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
                     continue
                 padded = list(values) + [""] * (len(header) - len(values))
                 yield reader.line_num, {k: v.strip() for k, v in zip(header, padded)}
-    except (UnicodeDecodeError, csv.Error) as err:
+    except UnicodeDecodeError as err:
+        raise ContemoError(f"{path}: {not_utf8(path, err)}") from None
+    except csv.Error as err:
         raise ContemoError(f"{path}: not a readable CSV file ({err.__class__.__name__})") from None
 
 
-def find_manifests(folder: Path, required: Sequence[str]) -> list[Path]:
-    """Return the CSVs in `folder` or one level below whose header has every `required` column."""
+def not_utf8(path: Path, err: UnicodeDecodeError) -> str:
+    """Return 'not UTF-8 text: byte 0xe9 on line 3' for a CSV that failed to decode."""
+    try:
+        raw = path.read_bytes()
+        offset = raw.index(err.object[err.start:err.end])  # the decoder saw a chunk, not the file
+        line = raw.count(b"\n", 0, offset) + 1
+        where = f" on line {line}"
+    except (OSError, ValueError):
+        where = ""
+    return (f"not UTF-8 text: byte 0x{err.object[err.start]:02x}{where} (save the CSV as "
+            "UTF-8)")
+
+
+def find_manifests(folder: Path, required: Sequence[str],
+                   unreadable: list[str] | None = None) -> list[Path]:
+    """Return the CSVs in `folder` or one level below whose header has every `required` column.
+
+    CSVs that cannot be read are skipped; their one-line reasons go to `unreadable`, so
+    that "no CSV found" can say why a CSV that is there did not count.
+    """
     found = []
     for csv_path in sorted([*folder.glob("*.csv"), *folder.glob("*/*.csv")]):
         try:
             header = read_header(csv_path)
-        except ContemoError:
+        except ContemoError as err:
+            if unreadable is not None:
+                unreadable.append(str(err))
             continue
         if all(c in header for c in required):
             found.append(csv_path)

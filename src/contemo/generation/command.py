@@ -95,7 +95,7 @@ def checkpoint_anchors(pipe) -> dict[str, tuple[float, float]] | None:
     """Return the VA anchors the checkpoint was trained with (None: contemo's defaults)."""
     from contemo.emotions import EMOTIONS
 
-    anchors = pipe.meta.get("va_anchors")
+    anchors = pipe.meta.get("va_anchors")  # checked by models.pretrained.read_config
     if isinstance(anchors, dict) and all(e in anchors for e in EMOTIONS):
         return {e: (float(anchors[e][0]), float(anchors[e][1])) for e in EMOTIONS}
     return None

@@ -56,6 +56,11 @@ def parse_seeds(text: str, limit: int | None = None) -> list[int]:
         seeds.extend(range(a, b + 1))
     if not seeds:
         raise ContemoError(f"seeds {text!r}: no seeds given")
+    seen: set[int] = set()
+    for seed in seeds:  # the same face twice would mean duplicate files and manifest rows
+        if seed in seen:
+            raise ContemoError(f"seeds {text[:80]!r}: seed {seed} is given more than once")
+        seen.add(seed)
     return seeds
 
 

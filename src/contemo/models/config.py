@@ -7,9 +7,10 @@ rebuilt from its folder alone. Only shape goes here; optimisation settings live 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
+from contemo import schema
 from contemo.emotions import NUM_EMOTIONS
 from contemo.errors import ContemoError
 
@@ -60,27 +61,23 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "model config") -> ModelConfig:
-        """Return a config from JSON data; an unknown or mistyped field is a one-line error."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ContemoError(f"{where}: unknown field(s) {', '.join(unknown)}")
-        values: dict[str, Any] = {}
-        for key, value in data.items():
-            if key in INT_FIELDS:
-                try:
-                    if isinstance(value, bool) or float(value) != int(float(value)):
-                        raise ValueError
-                    values[key] = int(float(value))
-                except (TypeError, ValueError, OverflowError):
-                    raise ContemoError(f"{where}: field {key!r} must be an integer, "
-                                       f"got {str(value)[:40]!r}") from None
-            elif not isinstance(value, str):
-                raise ContemoError(f"{where}: field {key!r} must be a string")
-            else:
-                values[key] = value
-        return cls(**values)
+        """Return a config from JSON data; an unknown, mistyped or out-of-bounds field is one line.
 
+        Types come from the field annotations and bounds from MODEL_BOUNDS
+        (contemo.schema), so a hostile `g_width: 1e6` is refused before any layer exists.
+        """
+        if not isinstance(data, dict):
+            raise ContemoError(f"{where}: expected an object of model fields")
+        return schema.build(cls, data, where)
+
+
+# Sane ranges of the shape's fields. A layer is width * max_width_mult channels wide, so
+# these keep the largest model near a few GB of weights; the paper uses 64 and 8.
+MODEL_BOUNDS = {
+    "z_dim": (1, 4096), "num_labels": (1, 64), "label_dim": (1, 4096),
+    "g_width": (1, 1024), "d_width": (1, 1024), "max_width_mult": (1, 32),
+}
+schema.register_bounds(ModelConfig, MODEL_BOUNDS)
 
 # Named shapes. Training presets (contemo.training.config) pick one of these.
 MODEL_PRESETS: dict[str, ModelConfig] = {

@@ -9,17 +9,17 @@ buffers included, as safetensors: loading one can never run code.
 
 from __future__ import annotations
 
+import math
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import save_file
 
 from contemo import __version__
 from contemo.emotions import EMOTIONS, VA_ANCHORS
 from contemo.errors import ContemoError
-from contemo.fileio import atomic_write, atomic_write_json, load_tensors, read_format_json
+from contemo.fileio import atomic_write_json, load_tensors, read_format_json, write_safetensors
 from contemo.models.config import ModelConfig
 from contemo.models.dcgan import Generator
 
@@ -42,7 +42,7 @@ def save_pretrained(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().to("cpu").contiguous() for k, v in generator.state_dict().items()}
-    atomic_write(out / WEIGHTS_FILE, lambda tmp: save_file(state, str(tmp), {"format": FORMAT}))
+    write_safetensors(out / WEIGHTS_FILE, state, {"format": FORMAT})
     atomic_write_json(out / CONFIG_FILE, {
         "format": FORMAT,
         "contemo_version": __version__,
@@ -99,7 +99,8 @@ def read_config(model_dir: str | Path) -> dict[str, Any]:
     if not folder.is_dir():
         raise ContemoError(f"{folder}: checkpoint folder not found")
     meta = read_format_json(
-        path, FORMAT, missing=f"missing (a checkpoint folder holds {CONFIG_FILE} + {WEIGHTS_FILE})"
+        path, FORMAT, missing=f"missing (a checkpoint folder holds {CONFIG_FILE} + {WEIGHTS_FILE})",
+        allow_nan=False,
     )
     if meta.get("emotions") != list(EMOTIONS):
         raise ContemoError(
@@ -111,7 +112,29 @@ def read_config(model_dir: str | Path) -> dict[str, Any]:
     meta["model_config"] = ModelConfig.from_dict(meta["model"], f"{path}: field 'model'")
     meta["trained_emotions"] = list(trained_emotions(meta, str(path)))
     meta["folder"] = str(folder)
+    if "va_anchors" in meta:
+        meta["va_anchors"] = check_anchors(meta["va_anchors"], f"{path}: field 'va_anchors'")
+    if not isinstance(meta.get("training", {}), dict):
+        raise ContemoError(f"{path}: field 'training' must be an object")
     return meta
+
+
+def check_anchors(anchors: Any, where: str) -> dict[str, list[float]]:
+    """Return VA anchors {emotion: [valence, arousal]} after checking every emotion has a finite
+    point in [-1, 1]^2 (a missing, short or NaN anchor would silently skew every VA target)."""
+    if not isinstance(anchors, dict) or set(anchors) != set(EMOTIONS):
+        raise ContemoError(f"{where}: expected an object with one [valence, arousal] per emotion "
+                           f"({', '.join(EMOTIONS)})")
+    out = {}
+    for e in EMOTIONS:
+        point = anchors[e]
+        if (not isinstance(point, list) or len(point) != 2
+                or not all(isinstance(x, int | float) and not isinstance(x, bool)
+                           and math.isfinite(x) and -1.0 <= x <= 1.0 for x in point)):
+            raise ContemoError(f"{where}.{e}: expected [valence, arousal], two numbers in "
+                               f"[-1, 1], got {str(point)[:60]}")
+        out[e] = [float(x) for x in point]
+    return out
 
 
 def from_pretrained(model_dir: str | Path | None = None, device: str | torch.device = "cpu"
@@ -137,6 +160,20 @@ def load_weights(module: torch.nn.Module, weights: Path) -> None:
         first = lines[1].strip() if len(lines) > 1 else lines[0]
         raise ContemoError(f"{weights}: weights do not fit config.json's model ({first})"
                            ) from None
+    require_finite(state, weights)
+
+
+def require_finite(tensors: dict[str, torch.Tensor], where: Path) -> None:
+    """Raise a one-line ContemoError if a floating tensor holds NaN or inf.
+
+    Such weights render black or garbage images without any error, and training never
+    saves them (it stops on divergence first), so they mean a damaged or forged file.
+    """
+    for name, tensor in tensors.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            bad = int((~torch.isfinite(tensor)).sum())
+            raise ContemoError(f"{where}: tensor {name!r} holds {bad} NaN/inf value(s) of "
+                               f"{tensor.numel()}; the file is damaged")
 
 
 def default_checkpoint() -> Path:

@@ -14,20 +14,19 @@ generator's. The default folder is the regressor shipped in ``contemo/assets``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
 from torch import nn
 
-from contemo import __version__
+from contemo import __version__, schema
 from contemo.emotions import AFFECTNET_CLASSES
 from contemo.errors import ContemoError
-from contemo.fileio import atomic_write, atomic_write_json, read_format_json
+from contemo.fileio import atomic_write_json, read_format_json, write_safetensors
 from contemo.models.pretrained import load_weights
 
 FORMAT = "contemo-regressor/1"
@@ -65,16 +64,14 @@ class RegressorConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "regressor config") -> RegressorConfig:
-        """Return a config from JSON data; an unknown or mistyped field is a one-line error."""
-        types = {f.name: f.type for f in fields(cls)}
-        unknown = sorted(set(data) - set(types))
-        if unknown:
-            raise ContemoError(f"{where}: unknown field(s) {', '.join(unknown)}")
-        try:
-            values = {k: (float(v) if types[k] == "float" else int(v)) for k, v in data.items()}
-        except (TypeError, ValueError):
-            raise ContemoError(f"{where}: every field must be a number") from None
-        return cls(**values)
+        """Return a config from JSON data; an unknown, mistyped or out-of-bounds field is one line."""
+        if not isinstance(data, dict):
+            raise ContemoError(f"{where}: expected an object of regressor fields")
+        return schema.build(cls, data, where)
+
+
+# Upper bounds that keep a hostile config.json from allocating GBs (contemo.schema).
+schema.register_bounds(RegressorConfig, {"input_size": (32, 1024), "feature_dim": (2, 8192)})
 
 
 class VARegressor(nn.Module):
@@ -177,7 +174,7 @@ class VARegressor(nn.Module):
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().to("cpu").contiguous() for k, v in self.state_dict().items()}
-        atomic_write(out / WEIGHTS_FILE, lambda tmp: save_file(state, str(tmp), {"format": FORMAT}))
+        write_safetensors(out / WEIGHTS_FILE, state, {"format": FORMAT})
         atomic_write_json(out / CONFIG_FILE, {
             "format": FORMAT,
             "contemo_version": __version__,

@@ -9,13 +9,20 @@ runs it with uvicorn. Endpoints (all documented at /docs):
 * ``POST /api/batch`` - specs x seeds, bounded, as JSON (path animations, grids);
 * ``GET /api/info`` - checkpoint config, emotions, anchors, resolution, limits;
 * ``GET /healthz`` - liveness.
+
+Limits (docs/serve.md "Limits"): request bodies, batch images and pixels, reply bytes,
+and how many face and batch requests may be in flight at once (`ServeLimits`; more get
+429 at once). Error replies are one short line and /api/info shows no server paths.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
+import re
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
@@ -28,11 +35,14 @@ from pydantic import ValidationError
 
 from contemo import __version__
 from contemo.emotions import EMOTIONS, VA_ANCHORS, label_va, mix, parse_label, validate_label
+from contemo.errors import ContemoError
 from contemo.generation.command import checkpoint_anchors
 from contemo.interpolation import sectors, va_to_label
 from contemo.serve.faces import FaceRenderer, Rendered, png_filename
+from contemo.serve.gate import BULK, INTERACTIVE, Admission, ServeLimits
 from contemo.serve.http import MAX_BODY_BYTES, STATIC, BodyLimit, install_error_handlers
 from contemo.serve.schemas import (
+    MAX_BATCH_PIXELS,
     MAX_SEED,
     BatchRequest,
     BatchResponse,
@@ -42,6 +52,26 @@ from contemo.serve.schemas import (
     Info,
     Limits,
 )
+
+MAX_RESPONSE_BYTES = 24 * 1024 * 1024  # a batch reply; MAX_BATCH_PIXELS keeps real ones < 17 MB
+_WINDOWS_PATH = re.compile(r"^[A-Za-z]:[\\/]")
+
+
+def public(value: Any) -> Any:
+    """Return JSON data with every absolute path cut to its last part (what /api/info shows).
+
+    A checkpoint's training notes record where its data lay on the training machine;
+    a public server must not tell every visitor its users' folder layout.
+    """
+    if isinstance(value, dict):
+        return {k: public(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [public(v) for v in value]
+    if isinstance(value, str) and (os.path.isabs(value) or _WINDOWS_PATH.match(value)
+                                   or value.startswith("~")):
+        return re.split(r"[\\/]", value.rstrip("/\\"))[-1]
+    return value
+
 
 PNG_OR_JSON = {"model": Face, "content": {"image/png": {}},
                "description": "The PNG (format=png) or a Face as JSON (format=json)."}
@@ -85,8 +115,11 @@ def png_response(r: Rendered, face: Face) -> Response:
     })
 
 
-def create_app(renderer: FaceRenderer, meta: dict[str, Any], checkpoint: str) -> FastAPI:
-    """Return the explorer + API app serving `renderer`'s generator."""
+def create_app(renderer: FaceRenderer, meta: dict[str, Any], checkpoint: str,
+               limits: ServeLimits | None = None) -> FastAPI:
+    """Return the explorer + API app serving `renderer`'s generator under `limits`."""
+    limits = limits or ServeLimits()
+    renderer.chunk = limits.batch_chunk
     app = FastAPIOffline(  # /docs served from the package, not a CDN: works offline
         title="contemo explorer API", version=__version__,
         description="Generate faces whose emotion is set by a label vector, a two-emotion "
@@ -94,12 +127,17 @@ def create_app(renderer: FaceRenderer, meta: dict[str, Any], checkpoint: str) ->
                     "the identity; the label moves only the emotion.",
     )
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(Admission, retry_after_s=limits.retry_after_s, paths={
+        "/api/batch": (BULK, limits.max_batches),
+        "/api/generate": (INTERACTIVE, limits.max_faces),
+        "/api/face.png": (INTERACTIVE, limits.max_faces)})
     install_error_handlers(app)
+    shown_checkpoint = Path(checkpoint).name  # the folder's name, never the server's path
     anchors = checkpoint_anchors(renderer.pipeline) or {e: VA_ANCHORS[e] for e in EMOTIONS}
 
     def one(request: FaceRequest) -> tuple[Rendered, Face]:
         label, facts = resolve(request, anchors)
-        (rendered,) = renderer.render(label[None], [request.seed], request.size)
+        (rendered,) = renderer.render(label[None], [request.seed], request.size, INTERACTIVE)
         return rendered, face_model(rendered, facts, anchors)
 
     @app.get("/", include_in_schema=False)
@@ -114,11 +152,14 @@ def create_app(renderer: FaceRenderer, meta: dict[str, Any], checkpoint: str) ->
 
     @app.get("/api/info", tags=["meta"], summary="The served checkpoint", response_model=Info)
     def info() -> Info:
-        return Info(checkpoint=checkpoint, model=meta.get("model", {}),
-                    training=meta.get("training", {}), resolution=renderer.resolution,
+        return Info(checkpoint=shown_checkpoint, model=meta.get("model", {}),
+                    training=public(meta.get("training", {})), resolution=renderer.resolution,
                     emotions=list(EMOTIONS), anchors={e: list(p) for e, p in anchors.items()},
                     sectors=[list(p) for p in sectors(anchors)],
-                    limits=Limits(max_body_bytes=MAX_BODY_BYTES))
+                    limits=Limits(max_body_bytes=MAX_BODY_BYTES,
+                                  max_response_bytes=MAX_RESPONSE_BYTES,
+                                  max_batches_in_flight=limits.max_batches,
+                                  max_faces_in_flight=limits.max_faces))
 
     @app.post("/api/generate", tags=["faces"], summary="Generate one face",
               responses={200: PNG_OR_JSON}, response_class=Response)
@@ -158,10 +199,20 @@ def create_app(renderer: FaceRenderer, meta: dict[str, Any], checkpoint: str) ->
               response_model=BatchResponse)
     def batch(request: BatchRequest) -> BatchResponse:
         start = time.perf_counter()
+        side = request.size or renderer.resolution
+        count = len(request.items) * len(request.seeds)
+        if count * side * side > MAX_BATCH_PIXELS:
+            raise ContemoError(f"{count} images of {side} px exceed {MAX_BATCH_PIXELS / 1e6:.1f} "
+                               "megapixels per request; ask for fewer or smaller images")
         resolved = [resolve(spec, anchors) for spec in request.items]
         labels = np.stack([label for label, _ in resolved for _ in request.seeds])
         seeds = [s for _ in resolved for s in request.seeds]
-        rendered = renderer.render(labels, seeds, request.size)
+        rendered = renderer.render(labels, seeds, request.size, BULK)
+        reply_bytes = sum(len(r.png) for r in rendered) * 4 // 3  # base64
+        if reply_bytes > MAX_RESPONSE_BYTES:
+            raise ContemoError(f"the reply would be {reply_bytes / 2**20:.1f} MiB, above the "
+                               f"{MAX_RESPONSE_BYTES // 2**20} MiB limit; ask for fewer or "
+                               "smaller images")
         facts = [f for _, f in resolved for _ in request.seeds]
         faces = [face_model(r, f, anchors) for r, f in zip(rendered, facts)]
         return BatchResponse(faces=faces, render_ms=round((time.perf_counter() - start) * 1000, 2))

@@ -26,12 +26,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:1, mps")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--max-batches", type=int, default=2, metavar="N",
+                        help="batch requests rendered or sent at once; more get 429 (default 2)")
+    parser.add_argument("--max-faces", type=int, default=32, metavar="N",
+                        help="single-face requests in flight at once; more get 429 (default 32)")
     parser.add_argument("--log-level", default="info",
                         choices=["critical", "error", "warning", "info", "debug"])
 
 
-def build(checkpoint: str | None, device: str = "cpu"):
-    """Return the explorer app for a checkpoint folder (None: the shipped one)."""
+def build(checkpoint: str | None, device: str = "cpu", limits=None):
+    """Return the explorer app for a checkpoint folder (None: the shipped one) under `limits`."""
     from contemo.emotions import one_hot
     from contemo.generation.pipeline import EmotionPipeline, resolve_device
     from contemo.models import default_checkpoint
@@ -44,7 +48,7 @@ def build(checkpoint: str | None, device: str = "cpu"):
     # One render at start-up: torch's first call pays one-off costs (kernel selection,
     # allocator, thread pool) that the first visitor should not wait for.
     renderer.render(one_hot("neutral")[None], [0])
-    return create_app(renderer, pipeline.meta, folder)
+    return create_app(renderer, pipeline.meta, folder, limits)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,7 +63,13 @@ def run(args: argparse.Namespace) -> int:
         if args.threads < 1:
             raise ContemoError(f"--threads must be at least 1, got {args.threads}")
         torch.set_num_threads(args.threads)
-    app = build(args.checkpoint, args.device)
+    from contemo.serve.gate import ServeLimits
+
+    for flag, value in (("--max-batches", args.max_batches), ("--max-faces", args.max_faces)):
+        if value < 1:
+            raise ContemoError(f"{flag} {value}: expected a positive integer")
+    limits = ServeLimits(max_batches=args.max_batches, max_faces=args.max_faces)
+    app = build(args.checkpoint, args.device, limits)
     print(f"contemo explorer: http://{args.host}:{args.port}/  (API docs: /docs)", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0

@@ -25,17 +25,24 @@ from contemo.errors import ContemoError
 log = logging.getLogger("contemo.serve")
 
 MAX_BODY_BYTES = 64 * 1024  # the largest legal request (a full batch) is a few KiB
+MAX_ERROR_CHARS = 200  # an error names the field and the problem; it never echoes a 60 KB input
 STATIC = Path(__file__).resolve().parent / "static"  # pages, scripts, styles of both apps
 
 
 def error_json(status: int, message: str, **extra: Any) -> JSONResponse:
-    """Return the JSON error response every handler uses."""
-    return JSONResponse({"error": message, **extra}, status_code=status)
+    """Return the JSON error response every handler uses (one line, at most 200 characters)."""
+    return JSONResponse({"error": clip(message), **extra}, status_code=status)
+
+
+def clip(message: str, limit: int = MAX_ERROR_CHARS) -> str:
+    """Return the first line of `message`, cut to `limit` characters with a '...' mark."""
+    line = message.splitlines()[0] if message else ""
+    return line if len(line) <= limit else line[:limit - 3] + "..."
 
 
 def _field(loc: tuple | list) -> str:
     """Return a validation error's location as 'body.va.valence' without the transport part."""
-    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    parts = [clip(str(p), 40) for p in loc if p not in ("body", "query", "path")]
     return ".".join(parts) or "request"
 
 
@@ -66,6 +73,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, err: StarletteHTTPException) -> JSONResponse:
         detail = err.detail if isinstance(err.detail, str) else "request failed"
+        if detail == "There was an error parsing the body":  # FastAPI's words for bad JSON
+            detail = "request body is not valid JSON (bad bytes, nesting or numbers)"
         return error_json(err.status_code, detail)
 
     @app.exception_handler(Exception)

@@ -10,20 +10,27 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, model_validator
 
-from contemo.emotions import EMOTIONS
+from contemo.emotions import EMOTIONS, LabelError, canonical_emotion
 from contemo.serve.faces import MAX_SIZE
 
 MAX_SEED = 2**31 - 1  # seeds are JSON numbers; keep them exact in every client's doubles
 MAX_BATCH_ITEMS = 64  # label specs per batch request (a 64-frame path animation)
 MAX_BATCH_SEEDS = 16  # seeds per batch request
 MAX_BATCH_IMAGES = 64  # specs x seeds per batch request: bounds one request's CPU time
+# Pixels per batch reply: the page's largest request (64 frames at 256 px). Bounds a
+# reply at ~17 MB of JSON even for incompressible PNGs; 64 at 512 px would be ~70 MB.
+MAX_BATCH_PIXELS = 64 * 256 * 256
 MIN_SIZE = 16
+MAX_NAME = 32  # longest emotion name a client may send (the longest is 8 letters)
 
-Seed = Field(0, ge=0, le=MAX_SEED, description="Noise seed: the same seed is the same face.",
+# Numbers are strict: JSON `true` is not seed 1 and "0.5" is not a label weight; a
+# client that sends them has a bug that a silent conversion would hide.
+
+Seed = Field(0, ge=0, le=MAX_SEED, strict=True, description="Noise seed: the same seed is the same face.",
              examples=[7])
-Size = Field(None, ge=MIN_SIZE, le=MAX_SIZE,
+Size = Field(None, ge=MIN_SIZE, le=MAX_SIZE, strict=True,
              description=f"Side of the returned PNG in pixels (bicubic upscale of the model's "
                          f"output); default: the model's resolution. At most {MAX_SIZE}.",
              examples=[256])
@@ -33,19 +40,33 @@ class Blend(BaseModel):
     """A two-emotion blend: (1 - weight) * one_hot(a) + weight * one_hot(b)."""
 
     model_config = ConfigDict(extra="forbid")
-    a: str = Field(description=f"First emotion, one of {', '.join(EMOTIONS)}.",
-                   examples=["neutral"])
-    b: str = Field(description="Second emotion.", examples=["happy"])
-    weight: float = Field(ge=0.0, le=1.0, description="Share of emotion b, in [0, 1].",
-                          examples=[0.8])
+    a: str = Field(max_length=MAX_NAME, description=f"First emotion, one of "
+                                                    f"{', '.join(EMOTIONS)}.", examples=["neutral"])
+    b: str = Field(max_length=MAX_NAME, description="Second emotion (not a).",
+                   examples=["happy"])
+    weight: StrictFloat = Field(ge=0.0, le=1.0, description="Share of emotion b, in [0, 1].",
+                                examples=[0.8])
+
+    @model_validator(mode="after")
+    def _two_emotions(self) -> Blend:
+        try:
+            a, b = canonical_emotion(self.a), canonical_emotion(self.b)
+        except LabelError:
+            return self  # an unknown name is answered 400 naming it, when the label is built
+        if a == b:
+            raise ValueError(f"a and b are both {a!r}: a blend needs two different emotions "
+                             "(for one emotion send its label)")
+        return self
 
 
 class VAPoint(BaseModel):
     """A point of Russell's circumplex; both coordinates in [-1, 1]."""
 
     model_config = ConfigDict(extra="forbid")
-    valence: float = Field(ge=-1.0, le=1.0, description="Pleasantness, -1 to 1.", examples=[0.5])
-    arousal: float = Field(ge=-1.0, le=1.0, description="Activation, -1 to 1.", examples=[0.3])
+    valence: StrictFloat = Field(ge=-1.0, le=1.0, description="Pleasantness, -1 to 1.",
+                                 examples=[0.5])
+    arousal: StrictFloat = Field(ge=-1.0, le=1.0, description="Activation, -1 to 1.",
+                                 examples=[0.3])
 
 
 class FaceSpec(BaseModel):
@@ -56,7 +77,7 @@ class FaceSpec(BaseModel):
         {"blend": {"a": "neutral", "b": "happy", "weight": 0.8}},
         {"label": [0.2, 0, 0, 0, 0, 0.8]},
     ]})
-    label: list[float] | None = Field(
+    label: list[StrictFloat] | None = Field(
         None, min_length=len(EMOTIONS), max_length=len(EMOTIONS),
         description=f"Conditioning vector in the order {', '.join(EMOTIONS)}: each in [0, 1], "
                     "summing to 1.", examples=[[0.2, 0, 0, 0, 0, 0.8]])
@@ -95,7 +116,7 @@ class BatchRequest(BaseModel):
     ]})
     items: list[FaceSpec] = Field(min_length=1, max_length=MAX_BATCH_ITEMS,
                                   description=f"Emotion specs, at most {MAX_BATCH_ITEMS}.")
-    seeds: list[int] = Field([0], min_length=1, max_length=MAX_BATCH_SEEDS,
+    seeds: list[StrictInt] = Field([0], min_length=1, max_length=MAX_BATCH_SEEDS,
                              description=f"Seeds, at most {MAX_BATCH_SEEDS}; each in "
                                          f"[0, {MAX_SEED}].", examples=[[0, 1, 2]])
     size: int | None = Size
@@ -108,6 +129,11 @@ class BatchRequest(BaseModel):
         if total > MAX_BATCH_IMAGES:
             raise ValueError(f"{len(self.items)} items x {len(self.seeds)} seeds = {total} "
                              f"images; at most {MAX_BATCH_IMAGES} per request")
+        side = self.size or 0  # None: the model's resolution, checked in the app
+        if total * side * side > MAX_BATCH_PIXELS:
+            raise ValueError(f"{total} images of {side} px = {total * side * side / 1e6:.1f} "
+                             f"megapixels; at most {MAX_BATCH_PIXELS / 1e6:.1f} per request "
+                             f"(e.g. 64 images at 256 px or 16 at 512 px)")
         return self
 
 
@@ -150,13 +176,18 @@ class Limits(BaseModel):
     max_batch_images: int = MAX_BATCH_IMAGES
     max_seed: int = MAX_SEED
     max_size: int = MAX_SIZE
+    max_batch_pixels: int = MAX_BATCH_PIXELS
     max_body_bytes: int
+    max_response_bytes: int
+    max_batches_in_flight: int
+    max_faces_in_flight: int
 
 
 class Info(BaseModel):
     """The served checkpoint and what it can be asked."""
 
-    checkpoint: str = Field(description="Folder of the served generator.")
+    checkpoint: str = Field(description="Name of the served generator's folder (no server "
+                                        "paths are shown).")
     model: dict = Field(description="The checkpoint's model config (config.json 'model').")
     training: dict = Field(description="What the checkpoint says about its training.")
     resolution: int = Field(description="Side of the generator's output in pixels.")

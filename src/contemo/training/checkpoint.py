@@ -5,6 +5,11 @@ states) plus ``checkpoint-NNNNNN.json`` (step, counters, optimizer hyper-paramet
 non-tensor RNG state, the SHA-256 of the tensor file). Both are written atomically and
 the JSON last: it is the commit marker, so a checkpoint whose JSON exists is complete,
 and a checkpoint a crash interrupted is simply not there. Nothing is pickled.
+
+The JSON carries a SHA-256 of its own content too (``sidecar_sha256``), and every field
+is checked against a schema (`Sidecar`) on load: a damaged, truncated or hand-edited
+checkpoint is one line naming the file, and `newest_intact` lets resume fall back to
+the newest checkpoint that passes.
 """
 
 from __future__ import annotations
@@ -12,17 +17,22 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
-from safetensors.torch import save_file
 
+from contemo import schema
 from contemo.errors import ContemoError
-from contemo.fileio import atomic_write, atomic_write_json, load_tensors
+from contemo.fileio import atomic_write_json, load_tensors, read_json, write_safetensors
+from contemo.models.pretrained import require_finite
 
 FORMAT = "contemo-train-state/1"
 NAME = re.compile(r"^checkpoint-(\d{6,})\.json$")
+TENSORS = re.compile(r"^checkpoint-(\d{6,})\.safetensors$")
+MAX_STEP = 10**9  # a run of more steps is not a lab run; a larger number is damage
+SELF_SUM = "sidecar_sha256"
 _KEEP_GROUP_KEYS = ("fused", "foreach", "capturable")  # device-specific: the new run's choice
 
 
@@ -61,7 +71,7 @@ def unflatten_optimizer(prefix: str, tensors: dict[str, torch.Tensor], data: dic
     head = prefix + "."
     for name, value in tensors.items():
         if name.startswith(head):
-            pid, key = name[len(head):].split(".", 1)
+            pid, _, key = name[len(head):].partition(".")
             state.setdefault(int(pid), {})[key] = value
     for pid, entry in data["scalars"].items():
         state.setdefault(int(pid), {}).update(entry)
@@ -73,14 +83,91 @@ def unflatten_optimizer(prefix: str, tensors: dict[str, torch.Tensor], data: dic
     return {"state": state, "param_groups": groups}
 
 
+@dataclass(frozen=True)
+class NumpyRng:
+    """numpy's legacy MT19937 state besides its key array (which is a tensor)."""
+
+    kind: Literal["MT19937"]
+    pos: int
+    has_gauss: int
+    cached_gaussian: float
+
+
+@dataclass(frozen=True)
+class PythonRng:
+    """Python's `random` state: version, 624 words + position, cached gauss."""
+
+    version: int
+    state: list[int]
+    gauss: float | None
+
+    def __post_init__(self) -> None:
+        if len(self.state) != 625:
+            raise ContemoError(f"field 'state': expected 625 integers, got {len(self.state)}")
+
+
+@dataclass(frozen=True)
+class Rng:
+    numpy: NumpyRng
+    python: PythonRng
+
+
+@dataclass(frozen=True)
+class OptimizerState:
+    """An optimizer's state_dict without its tensors (flatten_optimizer)."""
+
+    param_groups: list[dict[str, Any]]
+    scalars: dict[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    """The fields of a checkpoint's JSON that resume relies on (others are allowed, unread)."""
+
+    format: Literal["contemo-train-state/1"]
+    step: int
+    tensors: str
+    sha256: str
+    rng: Rng
+    optG: OptimizerState
+    optD: OptimizerState
+    scaler: dict[str, Any] | None = None
+    epoch: float = 0.0
+    images_seen: int = 0
+    wall_time_s: float = 0.0
+    num_processes: int = 1
+    config: dict[str, Any] = field(default_factory=dict)
+    sidecar_sha256: str | None = None
+    augment_p: float = 1.0  # the (adaptive) augmentation probability at this step
+
+
+schema.register_bounds(NumpyRng, {"pos": (0, 624), "has_gauss": (0, 1)})
+schema.register_bounds(PythonRng, {"version": (3, 3), "state": (0, 2**32 - 1)})
+schema.register_bounds(Sidecar, {"step": (0, MAX_STEP), "images_seen": (0, 2**62),
+                                 "epoch": (0, 1e12), "wall_time_s": (0, 1e12),
+                                 "num_processes": (1, 1 << 20), "augment_p": (0.0, 1.0)})
+
+
+def _self_sum(meta: dict[str, Any]) -> str:
+    """Return the SHA-256 of a sidecar's content without its own checksum field."""
+    body = {k: v for k, v in meta.items() if k != SELF_SUM}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"))
+                          .encode("utf-8")).hexdigest()
+
+
 def save(folder: Path, step: int, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Path:
-    """Return the JSON path of the checkpoint of `step` written atomically into `folder`."""
+    """Return the JSON path of the checkpoint of `step` written atomically into `folder`.
+
+    A failed write (full disk, read-only folder) raises OSError and leaves the earlier
+    checkpoints as they were; what it left behind is removed by `leftovers`.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     weights = folder / f"checkpoint-{step:06d}.safetensors"
     flat = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    atomic_write(weights, lambda tmp: save_file(flat, str(tmp), {"format": FORMAT}))
+    write_safetensors(weights, flat, {"format": FORMAT})
     sidecar = {"format": FORMAT, "step": step, "tensors": weights.name,
                "sha256": _sha256(weights), **meta}
+    sidecar[SELF_SUM] = _self_sum(sidecar)
     return atomic_write_json(folder / f"checkpoint-{step:06d}.json", sidecar)
 
 
@@ -100,21 +187,96 @@ def prune(folder: Path, keep: int) -> None:
         weights.unlink(missing_ok=True)
 
 
-def load(sidecar: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Return (tensors, JSON data) of a checkpoint; a damaged one is a one-line ContemoError."""
-    try:
-        meta = json.loads(sidecar.read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ContemoError(f"{sidecar}: not a readable checkpoint ({err.__class__.__name__})"
-                           ) from None
+def read_sidecar(sidecar: Path) -> dict[str, Any]:
+    """Return a checkpoint's JSON after checking its own checksum and every field's schema."""
+    meta = read_json(sidecar, allow_nan=False)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ContemoError(f"{sidecar}: field 'format' must be {FORMAT!r}")
-    weights = sidecar.parent / str(meta.get("tensors", ""))
+    if SELF_SUM in meta and meta[SELF_SUM] != _self_sum(meta):
+        raise ContemoError(f"{sidecar}: content does not match its checksum "
+                           "(file damaged or edited)")
+    checked = schema.build(Sidecar, meta, str(sidecar), extra="allow")
+    named = NAME.match(sidecar.name)
+    if named and int(named.group(1)) != checked.step:
+        raise ContemoError(f"{sidecar}: field 'step' is {checked.step} but the file name says "
+                           f"{int(named.group(1))}")
+    if checked.tensors != f"checkpoint-{checked.step:06d}.safetensors":
+        raise ContemoError(f"{sidecar}: field 'tensors' must name checkpoint-"
+                           f"{checked.step:06d}.safetensors, got {checked.tensors[:80]!r}")
+    if not re.fullmatch(r"[0-9a-f]{64}", checked.sha256):
+        raise ContemoError(f"{sidecar}: field 'sha256' must be 64 hex digits")
+    return meta
+
+
+def load(sidecar: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Return (tensors, JSON data) of a checkpoint; a damaged one is a one-line ContemoError."""
+    if not sidecar.is_file():
+        raise ContemoError(f"{sidecar}: checkpoint not found")
+    meta = read_sidecar(sidecar)
+    weights = sidecar.parent / meta["tensors"]
     if not weights.is_file():
         raise ContemoError(f"{weights}: checkpoint tensors missing")
     if _sha256(weights) != meta.get("sha256"):
         raise ContemoError(f"{weights}: checksum does not match {sidecar.name} (file damaged)")
-    return load_tensors(weights), meta
+    tensors = load_tensors(weights)
+    require_finite(tensors, weights)
+    _check_rng_tensors(tensors, weights)
+    return tensors, meta
+
+
+def _check_rng_tensors(tensors: dict[str, torch.Tensor], where: Path) -> None:
+    """Raise a one-line ContemoError unless the RNG state tensors have the shapes restored."""
+    expected = {"rng.torch": (torch.uint8, tuple(torch.get_rng_state().shape)),
+                "rng.numpy": (torch.int64, (624,))}
+    for name, (dtype, shape) in expected.items():
+        found = tensors.get(name)
+        if found is None or found.dtype != dtype or tuple(found.shape) != shape:
+            raise ContemoError(f"{where}: tensor {name!r} missing or not {dtype} of shape {shape}")
+
+
+def newest_intact(folder: Path) -> tuple[Path | None, list[tuple[Path, str]]]:
+    """Return (the newest checkpoint that loads, (sidecar, one-line reason) per newer one).
+
+    A checkpoint damaged on disk (a bad sector, a copy cut short, an edit) must not cost
+    the whole run: resume falls back to the newest one that passes every check.
+    """
+    skipped: list[tuple[Path, str]] = []
+    for sidecar in reversed(list_checkpoints(folder)):
+        try:
+            load(sidecar)
+        except ContemoError as err:
+            skipped.append((sidecar, str(err)))
+            continue
+        return sidecar, skipped
+    return None, skipped
+
+
+def set_aside(sidecar: Path) -> list[Path]:
+    """Rename a damaged checkpoint's files to NAME.damaged; return the new paths.
+
+    They stay for the user to inspect, but no longer count as checkpoints: pruning keeps
+    the newest K, and a damaged newer one would otherwise take a slot (with K = 1, it
+    would be kept while the good checkpoint just saved was deleted).
+    """
+    moved = []
+    for path in (sidecar, sidecar.with_suffix(".safetensors")):
+        if path.exists():
+            target = path.with_name(path.name + ".damaged")
+            path.replace(target)
+            moved.append(target)
+    return moved
+
+
+def leftovers(folder: Path) -> list[Path]:
+    """Return tensor files in `folder` without their JSON: a save or prune cut short by SIGKILL.
+
+    The JSON is written last and deleted first, so a tensor file alone is never part of
+    a complete checkpoint and can be removed.
+    """
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if TENSORS.match(p.name)
+                  and not p.with_suffix(".json").exists())
 
 
 def module_tensors(prefix: str, module: torch.nn.Module) -> dict[str, torch.Tensor]:

@@ -9,7 +9,6 @@ its resolution is the training image size.
 
 from __future__ import annotations
 
-import json
 import math
 import types
 import typing
@@ -17,10 +16,12 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from contemo import schema
 from contemo.data.facecrop import CROP_MODES
 from contemo.errors import ContemoError
-from contemo.training.augment import parse_ops
+from contemo.fileio import read_json
 from contemo.models.config import MODEL_PRESETS, ModelConfig
+from contemo.training.augment import parse_ops
 
 PRECISIONS = ("no", "bf16", "fp16", "auto")
 LOSSES = ("bce", "hinge")
@@ -130,6 +131,16 @@ class TrainConfig:
         return max(1, math.ceil(self.epochs * num_images / per_step))
 
 
+# Upper bounds (contemo.schema) where a field's type default (1e9) is not sane; the
+# lower bounds and relations are checked in __post_init__. Fields not named here, new
+# ones included, still get their type's default bound.
+schema.register_bounds(TrainConfig, {
+    "batch_size": (1, 65536), "bn_batch_size": (1, 65536), "bn_batches": (0, 10_000),
+    "grid_rows": (1, 64), "keep_checkpoints": (1, 10_000), "epochs": (0, 1e7),
+    "lr": (0, 10), "seed": (0, 2**32 - 1), "steps": (0, 10**9), "grid_every": (0, 10**9),
+    "checkpoint_every": (0, 10**9), "log_every": (1, 10**9), "ema_warmup": (0, 10**9),
+})
+
 # Named runs. configs/<name>.json holds the same settings as a file to copy and edit.
 TRAIN_PRESETS: dict[str, TrainConfig] = {
     # The paper (§4.1): FACES (2,052 images) at 256x256, 10,000 epochs, Adam at lr 1e-4.
@@ -208,7 +219,7 @@ def _coerce(name: str, value: Any, where: str) -> Any:
     if kind is int:
         try:
             number = float(value) if not isinstance(value, bool) else math.nan
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise bad("an integer") from None
         if not number.is_integer():
             raise bad("an integer")
@@ -218,7 +229,7 @@ def _coerce(name: str, value: Any, where: str) -> Any:
             if isinstance(value, bool):
                 raise TypeError
             return float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise bad("a number") from None
     if name == "betas":
         items = value if isinstance(value, list | tuple) else \
@@ -257,10 +268,10 @@ def apply(base: TrainConfig, changes: dict[str, Any], where: str) -> TrainConfig
             continue
         if key not in known:
             raise ContemoError(f"{where}: unknown field {key!r} (fields: {', '.join(sorted(known))})")
-        values[key] = _coerce(key, value, where)
+        values[key] = schema.within_bounds(TrainConfig, key, _coerce(key, value, where), where)
     config = replace(base, **values)
     if model_changes:
-        shape = {**config.model.to_dict(), **model_changes}
+        shape = {**config.model.to_dict(), **schema.parse_text(ModelConfig, model_changes)}
         config = replace(config, model=ModelConfig.from_dict(shape, f"{where}: field 'model'"))
     return config
 
@@ -270,11 +281,7 @@ def load_file(path: str | Path) -> TrainConfig:
     file = Path(path)
     if not file.is_file():
         raise ContemoError(f"{file}: config file not found")
-    try:
-        data = json.loads(file.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ContemoError(f"{file}: not valid JSON ({err.__class__.__name__}: "
-                           f"{str(err).splitlines()[0]})") from None
+    data = read_json(file, allow_nan=False)
     if not isinstance(data, dict):
         raise ContemoError(f"{file}: expected a JSON object of config fields")
     base = get_preset(str(data["preset"])) if "preset" in data else TrainConfig()

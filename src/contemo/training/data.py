@@ -38,9 +38,11 @@ def load_train_data(config: Any) -> TrainData:
     """Return the TrainData of a TrainConfig's data folder (labelled images only)."""
     from contemo.data import open_dataset
     from contemo.data.facecrop import CropSpec
+    from contemo.data.images import max_pixels
 
     if not config.data:
         raise ContemoError("no training data: pass --data FOLDER (and --layout if not FACES)")
+    max_pixels()  # a bad CONTEMO_MAX_PIXELS is one line before any image is opened
     dataset = open_dataset(config.data, config.layout, config.model.resolution,
                            skip_bad=config.skip_bad, center_crop=config.center_crop,
                            crop=CropSpec(config.crop, config.crop_scale))

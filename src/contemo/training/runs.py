@@ -9,49 +9,158 @@ were started and never overwrite each other. Inside:
 * ``grid-NNNNNN.png`` / ``grid-final.png`` - fixed seeds x the 6 emotions
 * ``checkpoints/`` - resumable training state (contemo.training.checkpoint)
 * ``generator/``   - the released EMA generator (contemo.models.save_pretrained)
+* ``.lock``        - held (flock) by the process training in the folder
+
+A run folder appears complete or not at all: it is filled under a hidden staging name
+and renamed into place, so a start-up killed half-way leaves no folder that `--resume`
+cannot read. A crash can still leave temp files and half-saved checkpoints behind;
+`clean_leftovers` removes them under the lock at every start and resume.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import json
 import os
 import re
+import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from contemo.errors import ContemoError
+from contemo.fileio import TMP_SUFFIX, write_error
 
 RUN_NAME = re.compile(r"^(\d{5,})-")
 CONFIG = "config.json"
 CHECKPOINTS = "checkpoints"
+LOCK = ".lock"
+STAGING_GRACE_S = 60  # a staging folder this old was left by a killed start-up
 
 
-def new_run_dir(out: str | Path, desc: str) -> Path:
-    """Return a freshly created ``out/NNNNN-desc`` folder numbered after the highest existing."""
+def new_run_dir(out: str | Path, desc: str, fill: Callable[[Path], None]) -> Path:
+    """Return a new ``out/NNNNN-desc`` folder, numbered after the highest, after `fill(folder)`.
+
+    `fill` writes config.json (and anything else a run folder must hold from its first
+    moment) into a hidden staging folder that is then renamed into place: the rename is
+    atomic, so the numbered folder never exists half-made, and a start-up killed before
+    it leaves only a hidden ``.desc.starting-PID`` that a later start removes.
+    """
     parent = Path(out)
     if parent.exists() and not parent.is_dir():
         raise ContemoError(f"{parent}: --out must be a folder")
-    parent.mkdir(parents=True, exist_ok=True)
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", desc).strip("-") or "run"
-    while True:
-        taken = [int(m.group(1)) for p in parent.iterdir() if (m := RUN_NAME.match(p.name))]
-        run = parent / f"{max(taken, default=-1) + 1:05d}-{safe}"
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_staging(parent)
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", desc).strip("-") or "run"
+        staging = parent / f".{safe}.starting-{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        (staging / CHECKPOINTS).mkdir()
+        fill(staging)
+        while True:
+            taken = [int(m.group(1)) for p in parent.iterdir() if (m := RUN_NAME.match(p.name))]
+            run = parent / f"{max(taken, default=-1) + 1:05d}-{safe}"
+            try:
+                os.rename(staging, run)  # fails if another start took the name meanwhile
+                return run
+            except OSError as err:
+                if err.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                    raise
+    except OSError as err:
+        raise ContemoError(f"{parent}: cannot create a run folder here "
+                           f"({err.strerror or type(err).__name__})") from None
+
+
+def _remove_stale_staging(parent: Path) -> None:
+    """Remove staging folders older than STAGING_GRACE_S: start-ups killed before the rename.
+
+    Staging lasts milliseconds (mkdir, config.json, rename), so an old one is dead; age is
+    used rather than the pid, which means nothing for a start-up on another machine
+    sharing `--out`.
+    """
+    for path in parent.glob(".*.starting-*"):
+        with contextlib.suppress(OSError):
+            if path.is_dir() and time.time() - path.stat().st_mtime > STAGING_GRACE_S:
+                shutil.rmtree(path, ignore_errors=True)
+
+
+class RunLock:
+    """An exclusive lock on a run folder (flock on RUN/.lock), held while training in it.
+
+    The kernel drops a flock when its process dies, even by SIGKILL, so a lock is never
+    stale; two `contemo train --resume` of one run cannot both proceed.
+    """
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir / LOCK
         try:
-            run.mkdir()  # atomic: two runs started at once cannot get the same folder
-            return run
-        except FileExistsError:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise write_error(self.path, err) from None
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(self._fd, 200, 0).decode("utf-8", "replace").strip() or "unknown"
+            os.close(self._fd)
+            raise ContemoError(f"{run_dir}: another contemo train is using this run folder "
+                               f"({holder}); wait for it to finish or stop it first") from None
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, f"pid {os.getpid()} since "
+                  f"{time.strftime('%Y-%m-%d %H:%M:%SZ', time.gmtime())}".encode(), 0)
+
+    def release(self) -> None:
+        """Drop the lock (also dropped when the process exits)."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def clean_leftovers(run_dir: Path) -> list[str]:
+    """Remove what a killed run left behind; return one line per file removed.
+
+    Temp files of atomic writes (``.NAME.XXXX.tmp``) anywhere in the run folder, and
+    checkpoint tensor files without their JSON (a save or prune cut short). Call it
+    only while holding the RunLock: then no writer is using them.
+    """
+    from contemo.training.checkpoint import leftovers
+
+    removed = []
+    for folder in (run_dir, run_dir / CHECKPOINTS, run_dir / "generator"):
+        if not folder.is_dir():
             continue
+        temps = [p for p in folder.iterdir() if p.name.startswith(".")
+                 and p.name.endswith(TMP_SUFFIX) and p.is_file()]
+        for path in [*temps, *leftovers(folder)]:
+            path.unlink(missing_ok=True)
+            removed.append(f"removed leftover {path.relative_to(run_dir)}")
+    return removed
 
 
 def check_run_dir(path: str | Path) -> Path:
-    """Return `path` if it is a run folder (config.json + checkpoints/), else a one-line error."""
+    """Return `path` if it is a run folder (it has config.json), else a one-line error.
+
+    checkpoints/ may be missing or empty: a run stopped before its first checkpoint
+    restarts from step 0 with its config.
+    """
     run = Path(path)
     if not run.is_dir():
         raise ContemoError(f"{run}: --resume expects a run folder, and this is not a folder")
-    if not (run / CONFIG).is_file() or not (run / CHECKPOINTS).is_dir():
-        raise ContemoError(f"{run}: not a run folder (expected {CONFIG} and {CHECKPOINTS}/ "
-                           "written by `contemo train`)")
+    if not (run / CONFIG).is_file():
+        empty = not any(p for p in run.iterdir() if p.name != LOCK)
+        raise ContemoError(
+            f"{run}: empty run folder (left by a start-up interrupted before its {CONFIG} was "
+            "written); there is nothing to resume: delete it and start a new run" if empty else
+            f"{run}: not a run folder (expected {CONFIG} written by `contemo train`)")
     return run
 
 

@@ -25,17 +25,20 @@ from contemo.errors import ContemoError
 log = logging.getLogger("contemo.serve")
 
 MAX_BODY_BYTES = 64 * 1024  # the largest legal request (a full batch) is a few KiB
+MAX_ERROR_CHARS = 300  # an error names the field; it never echoes a 60 KB input back
 STATIC = Path(__file__).resolve().parent / "static"  # pages, scripts, styles of both apps
 
 
 def error_json(status: int, message: str, **extra: Any) -> JSONResponse:
-    """Return the JSON error response every handler uses."""
+    """Return the JSON error response every handler uses (the message capped in length)."""
+    if len(message) > MAX_ERROR_CHARS:
+        message = message[:MAX_ERROR_CHARS - 1] + "…"
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
 def _field(loc: tuple | list) -> str:
     """Return a validation error's location as 'body.va.valence' without the transport part."""
-    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    parts = [str(p)[:60] for p in loc if p not in ("body", "query", "path")]
     return ".".join(parts) or "request"
 
 

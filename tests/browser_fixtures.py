@@ -80,5 +80,26 @@ def assert_fits(page, where: str) -> None:
     assert sticking_out == [], f"{where}: {sticking_out[:8]}"
 
 
-__all__ = ["CHROMIUM", "DESKTOP", "PHONE", "assert_fits", "browser", "open_page", "screenshot",
-           "shots", "sync_api"]
+def pad_click(page, valence: float, arousal: float, **kwargs) -> None:
+    """Click the explorer's pad at a valence-arousal point (the SVG's viewBox is -1.22..1.22)."""
+    box = page.locator("#pad").bounding_box()
+    page.locator("#pad").click(position={"x": box["width"] * (valence + 1.22) / 2.44,
+                                         "y": box["height"] * (1.22 - arousal) / 2.44}, **kwargs)
+
+
+def wait_idle(page) -> None:
+    """Wait until the explorer has no face request in flight."""
+    page.wait_for_function("() => document.getElementById('face-busy').hidden")
+
+
+def open_explorer(browser, viewport: dict, url: str, errors: list[str]):
+    """Return a page showing the explorer at `url` with its first face rendered."""
+    page = open_page(browser, viewport, errors)
+    page.goto(url)
+    page.wait_for_selector("#face[src]")
+    wait_idle(page)
+    return page
+
+
+__all__ = ["CHROMIUM", "DESKTOP", "PHONE", "assert_fits", "browser", "open_explorer",
+           "open_page", "pad_click", "screenshot", "shots", "sync_api", "wait_idle"]

@@ -16,9 +16,11 @@ from browser_fixtures import (
     PHONE,
     assert_fits,
     browser,  # noqa: F401 - fixture
-    open_page,
+    open_explorer,
+    pad_click,
     screenshot,
     shots,  # noqa: F401 - fixture
+    wait_idle,
 )
 from PIL import Image
 from serve_fixtures import live_server, tiny_checkpoint
@@ -51,17 +53,6 @@ def server(tmp_path_factory):
         yield url
 
 
-def pad_click(page, valence: float, arousal: float, **kwargs) -> None:
-    """Click the pad at a valence-arousal point (the SVG's viewBox is -1.22..1.22)."""
-    box = page.locator("#pad").bounding_box()
-    page.locator("#pad").click(position={"x": box["width"] * (valence + 1.22) / 2.44,
-                                         "y": box["height"] * (1.22 - arousal) / 2.44}, **kwargs)
-
-
-def wait_idle(page) -> None:
-    page.wait_for_function("() => document.getElementById('face-busy').hidden")
-
-
 def readout(page) -> tuple[float, float]:
     return tuple(float(page.inner_text(f"#ro-{k}").replace("−", "-")) for k in "va")
 
@@ -69,10 +60,7 @@ def readout(page) -> tuple[float, float]:
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["360px", "1280px"])
 def test_explorer_layout_fits_and_is_readable(browser, shots, server, viewport):  # noqa: F811
     errors: list[str] = []
-    page = open_page(browser, viewport, errors)
-    page.goto(server + "/")
-    page.wait_for_selector("#face[src]")
-    wait_idle(page)
+    page = open_explorer(browser, viewport, server + "/", errors)
     assert_fits(page, f"explorer {viewport['width']}")
     # pad labels at least 12 px on screen
     sizes = page.eval_on_selector_all("#pad .anchor-label, #pad .axis-label",
@@ -101,10 +89,7 @@ def test_explorer_layout_fits_and_is_readable(browser, shots, server, viewport):
 
 def test_explorer_bugs_of_issue_12(browser, shots, server, tmp_path):  # noqa: F811
     errors: list[str] = []
-    page = open_page(browser, DESKTOP, errors)
-    page.goto(server + "/")
-    page.wait_for_selector("#face[src]")
-    wait_idle(page)
+    page = open_explorer(browser, DESKTOP, server + "/", errors)
 
     # an arrow key after a slider moves from the shown point, not from an old one
     pad_click(page, 0.2, 0.4)
@@ -154,10 +139,7 @@ def test_explorer_bugs_of_issue_12(browser, shots, server, tmp_path):  # noqa: F
 
 def test_share_link_api_snippet_and_model_card(browser, shots, server):  # noqa: F811
     errors: list[str] = []
-    page = open_page(browser, DESKTOP, errors)
-    page.goto(server + "/")
-    page.wait_for_selector("#face[src]")
-    wait_idle(page)
+    page = open_explorer(browser, DESKTOP, server + "/", errors)
     page.fill("#seed", "42")
     page.dispatch_event("#seed", "change")
     pad_click(page, -0.4, 0.5)
@@ -178,10 +160,7 @@ def test_share_link_api_snippet_and_model_card(browser, shots, server):  # noqa:
     assert "tiny test generator" in httpx.get(server + "/model-card").text
     page.context.close()
     # a new visitor with the link sees the same face
-    page = open_page(browser, PHONE, errors)
-    page.goto(link)
-    page.wait_for_selector("#face[src]")
-    wait_idle(page)
+    page = open_explorer(browser, PHONE, link, errors)
     assert page.input_value("#seed") == "42" and page.inner_text("#face-label") == label
     assert readout(page) == pytest.approx((-0.4, 0.5), abs=0.006)
     page.context.close()
@@ -197,10 +176,7 @@ def test_a_model_trained_on_fewer_emotions(browser, shots, tmp_path):  # noqa: F
     with live_server(build(str(folder))) as url:
         refused = httpx.get(url + "/api/face.png", params={"label": "0,0,0,1,0,0"})
         assert refused.status_code == 400 and "not trained on fear" in refused.json()["error"]
-        page = open_page(browser, PHONE, errors)
-        page.goto(url + "/")
-        page.wait_for_selector("#face[src]")
-        wait_idle(page)
+        page = open_explorer(browser, PHONE, url + "/", errors)
         assert page.eval_on_selector_all("#sliders input", "els => els.map(e => e.id)") == [
             "s-neutral", "s-sad", "s-angry", "s-happy"]
         labels = page.eval_on_selector_all("#pad .anchor-label", "els => els.map(e => e.textContent)")

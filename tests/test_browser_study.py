@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import shutil
 
 import pytest
 from browser_fixtures import (
@@ -25,11 +26,13 @@ from browser_fixtures import (
     shots,  # noqa: F401 - fixture
 )
 from data_fixtures import make_faces
+from fastapi.testclient import TestClient
 from serve_fixtures import live_server, tiny_checkpoint
 
 from contemo.serve.study.app import create_study_app
 from contemo.serve.study.build import StudyPlan, create_study
 from contemo.serve.study.export import answer_columns, answer_rows, to_csv
+from contemo.serve.study.folder import load_study
 from contemo.serve.study.store import DB_FILE, AnswerStore
 
 pytestmark = [
@@ -73,14 +76,8 @@ def rate_page(page) -> None:
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["360px", "1280px"])
 def test_prolific_round_trip(browser, shots, study_and_token, viewport, tmp_path):  # noqa: F811
-    study, admin_token = study_and_token
-    folder = study.folder.parent / f"run-{viewport['width']}"
-    import shutil
-
-    shutil.copytree(study.folder, folder)
-    from contemo.serve.study.folder import load_study
-
-    study = load_study(folder)
+    study = load_study(shutil.copytree(study_and_token[0].folder, tmp_path / "study"))
+    folder = study.folder
     store = AnswerStore(folder / DB_FILE)
     errors: list[str] = []
     tag = "phone" if viewport is PHONE else "desktop"
@@ -140,16 +137,10 @@ def test_prolific_round_trip(browser, shots, study_and_token, viewport, tmp_path
 
 
 def test_admin_page_pause_exclude_download(browser, shots, study_and_token, tmp_path):  # noqa: F811
-    import shutil
-
-    from contemo.serve.study.folder import load_study
-
     original, admin_token = study_and_token
     study = load_study(shutil.copytree(original.folder, tmp_path / "study"))
     store = AnswerStore(study.folder / DB_FILE)
     app = create_study_app(study, store)
-    from fastapi.testclient import TestClient
-
     client = TestClient(app)
     for pid in ("aa1", "bb2"):  # two participants who answered a few pages via the API
         token = client.post("/api/participants", json={
@@ -185,7 +176,7 @@ def test_admin_page_pause_exclude_download(browser, shots, study_and_token, tmp_
                 page.wait_for_selector("#people tr.excluded[data-participant='2']")
                 with page.expect_download() as download:
                     page.click("#dl-answers")
-                text = open(download.value.path()).read()
+                text = download.value.path().read_text()
                 assert "aa1" in text and ",junk (test)," in text
             screenshot(page, shots / name)
             page.context.close()

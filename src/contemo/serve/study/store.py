@@ -85,6 +85,11 @@ class AnswerStore:
                 if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                     raise ContemoError(f"{self.path}: the answers database is damaged "
                                        "(PRAGMA quick_check failed); restore it from a backup")
+                tables = {r[0] for r in db.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'")}
+                if tables and not {"participants", "answers"} <= tables:
+                    raise ContemoError(f"{self.path}: not a contemo answers database "
+                                       f"(it holds other tables: {', '.join(sorted(tables))[:80]})")
                 db.executescript(SCHEMA)
                 self._migrate(db)
             self._columns = {t: self._table_columns(db, t)

@@ -53,6 +53,7 @@ async function login(event) {
 }
 
 function enter() {
+  $("error").hidden = true;  // a failed try before this one is history
   $("login").hidden = true;
   $("dashboard").hidden = false;
   $("logout").hidden = false;
@@ -128,9 +129,14 @@ async function people() {
     button.type = "button";
     button.textContent = p.excluded ? "Include again" : "Exclude";
     button.setAttribute("aria-label", `${button.textContent} participant ${p.participant}`);
-    if (p.excluded && p.exclusion_reason) button.title = p.exclusion_reason;
     button.addEventListener("click", () => exclude(p.participant, !p.excluded, p));
     action.appendChild(button);
+    if (p.excluded && p.exclusion_reason) {
+      const why = document.createElement("span");
+      why.className = "hint reason";
+      why.textContent = ` ${p.exclusion_reason}`;
+      action.appendChild(why);
+    }
     rows.push(tr);
   }
   table.replaceChildren(...rows);

@@ -16,15 +16,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "tests"))
 
-from fastapi.testclient import TestClient  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
-from serve_fixtures import CHROMIUM, CHROMIUM_ARGS, live_server  # noqa: E402
+from fastapi.testclient import TestClient
+from playwright.sync_api import sync_playwright
+from serve_fixtures import CHROMIUM, CHROMIUM_ARGS, live_server
 
-from contemo.emotions import EMOTIONS  # noqa: E402
-from contemo.serve.command import build  # noqa: E402
-from contemo.serve.study.app import create_study_app  # noqa: E402
-from contemo.serve.study.build import StudyPlan, create_study  # noqa: E402
-from contemo.serve.study.store import DB_FILE, AnswerStore  # noqa: E402
+from contemo.emotions import EMOTIONS
+from contemo.serve.command import build
+from contemo.serve.study.app import create_study_app
+from contemo.serve.study.build import StudyPlan, create_study
+from contemo.serve.study.store import DB_FILE, AnswerStore
 
 
 def simulate(client, study, n: int) -> None:

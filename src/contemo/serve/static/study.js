@@ -11,6 +11,7 @@ const $ = (id) => document.getElementById(id);
 const S = {
   about: null, token: null, order: [], rows: {}, instructions: {}, answers: {}, index: 0,
   focusRow: 0, practice: [], practising: false, shownAt: 0, redirect: null,
+  saving: new Set(),  // answers sent and not yet confirmed: Finish waits for them
 };
 
 function showError(message) {
@@ -211,12 +212,17 @@ async function rate(emotion, value) {
   if (S.practising) { $("save-state").textContent = "practice: not recorded"; return; }
   $("save-state").textContent = "saving…";
   const rtMs = Math.max(0, Math.round(performance.now() - S.shownAt));
+  const request = api("PUT", "/api/answers",
+    { image_id: id, ratings: { [emotion]: value }, rt_ms: rtMs });
+  S.saving.add(request);
   try {
-    await api("PUT", "/api/answers", { image_id: id, ratings: { [emotion]: value }, rt_ms: rtMs });
-    if (current() === id) $("save-state").textContent = "saved ✓";
+    await request;
+    if (current() === id && S.saving.size === 1) $("save-state").textContent = "saved ✓";
   } catch (err) {
     $("save-state").textContent = "not saved";
     showError(`Your answer was not saved (${err.message}). Please try again.`);
+  } finally {
+    S.saving.delete(request);
   }
 }
 
@@ -239,6 +245,7 @@ async function next(event) {
     return;
   }
   try {
+    await Promise.allSettled([...S.saving]);  // the last clicks reach the server first
     const result = await api("POST", "/api/complete");
     finish(result.completion_code, result.redirect, true);
   } catch (err) {

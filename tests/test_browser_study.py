@@ -56,7 +56,7 @@ BORDER_CONTRAST = """(sel) => {
 def study_and_token(tmp_path_factory):
     root = tmp_path_factory.mktemp("study")
     faces = make_faces(root / "faces", people=1)
-    plan = StudyPlan(real_per_emotion=1, generated_per_emotion=1, size=64, seed=5,
+    plan = StudyPlan(real_per_emotion=1, generated_per_emotion=0, size=64, seed=5,
                      completion_url=PROLIFIC, completion_code="C0DE42", attention_checks=1,
                      practice=1, demographics=True)
     return create_study(root / "study", faces, "faces",
@@ -94,6 +94,7 @@ def test_prolific_round_trip(browser, shots, study_and_token, viewport, tmp_path
         page.click("#start")
         page.wait_for_selector("#about-you:not([hidden])")
         assert_fits(page, f"about you {tag}")
+        screenshot(page, shots / f"study-about-{tag}.png")
         page.fill("#age", "30")
         page.select_option("#gender", "female")
         page.click("#about-next")

@@ -271,3 +271,16 @@ def test_an_older_database_is_upgraded_and_exported(study, tmp_path):
     store = AnswerStore(db)  # the server upgrades it in place
     assert store.summary() == {"participants": 1, "completed": 0, "excluded": 0,
                                "answers": 1, "enrolment": "open"}
+
+
+def test_a_database_damaged_while_serving_is_a_503_without_paths(study):
+    client = client_for(study)
+    headers = joined(client, study)
+    db = study.folder / DB_FILE
+    for path in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+        if path.exists():
+            path.write_bytes(os.urandom(4096))
+    r = client.put("/api/answers", headers=headers,
+                   json={"image_id": study.images[0].id, "ratings": {"sad": 1}})
+    assert r.status_code == 503 and "try again" in r.json()["error"], r.text
+    assert str(study.folder) not in r.text and "sqlite" not in r.text.lower()

@@ -21,19 +21,26 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Path, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 from contemo import __version__
 from contemo.emotions import EMOTIONS
 from contemo.errors import ContemoError
-from contemo.serve.http import MAX_BODY_BYTES, STATIC, BodyLimit, install_error_handlers
+from contemo.serve.http import (
+    MAX_BODY_BYTES,
+    STATIC,
+    BodyLimit,
+    error_json,
+    install_error_handlers,
+    log,
+)
 from contemo.serve.study.admin import add_admin_routes
 from contemo.serve.study.folder import ID_PATTERN, LIKERT, Study
 from contemo.serve.study.ratelimit import RateLimit
 from contemo.serve.study.schemas import Answer, Demographics, Join, Session
-from contemo.serve.study.store import AnswersFrozen, AnswerStore
+from contemo.serve.study.store import AnswersFrozen, AnswerStore, StoreError
 
 TOKEN_HEADER = "X-Participant-Token"
 DEFAULT_JOINS_PER_MINUTE = 20
@@ -49,6 +56,14 @@ def create_study_app(study: Study, store: AnswerStore, max_participants: int | N
                     "image.")
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     install_error_handlers(app)
+
+    @app.exception_handler(StoreError)
+    async def _store_failed(request: Request, err: StoreError) -> JSONResponse:
+        # The server's fault, not the participant's: logged with the file, answered without it.
+        log.error("answers database failed on %s %s: %s", request.method, request.url.path, err)
+        return error_json(503, "the study cannot save answers right now; please try again "
+                               "in a minute")
+
     settings = study.settings
     rated_ids = {im.id for im in study.images} | set(study.catch_by_id)
     served_ids = study.served_ids()
@@ -108,6 +123,8 @@ def create_study_app(study: Study, store: AnswerStore, max_participants: int | N
         ids = {k: v for k, v in body.params.items() if k in settings.url_params}
         try:
             token = store.add_participant(max_participants, ids)
+        except StoreError:
+            raise
         except ContemoError as err:  # paused or full, decided inside the write transaction
             raise HTTPException(409, str(err)) from None
         return {"token": token, "images": len(study.images) + len(settings.catch)}

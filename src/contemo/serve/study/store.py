@@ -62,6 +62,10 @@ class AnswersFrozen(ContemoError):
     """The participant has completed: their answers can no longer change."""
 
 
+class StoreError(ContemoError):
+    """The database failed under a running server (damaged, disk full, locked too long)."""
+
+
 def now() -> str:
     """Return the current UTC time as ISO 8601 with milliseconds."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -169,7 +173,7 @@ class AnswerStore:
         except sqlite3.DatabaseError as err:
             kind = "damaged or not an answers database" if not isinstance(
                 err, sqlite3.OperationalError) else "cannot be used"
-            raise ContemoError(f"{self.path}: {kind} ({err})".splitlines()[0]) from None
+            raise StoreError(f"{self.path}: {kind} ({err})".splitlines()[0]) from None
         finally:
             db.close()
 

@@ -1,10 +1,10 @@
 """Study flood (issue 11): many fake participants from one address, with and without the key.
 
 Run: `python benchmarks/bench_study_flood.py [--requests 1000] [--threads 16]`. Builds a
-small study (random tiny generator, no real images), serves it with uvicorn on loopback
-and fires the POSTs a flood script would. Prints how many
-got in and writes benchmarks/results/study_flood.json. Before the entry key and the
-per-address limit, 941 such POSTs in 1.4 s filled a 1,000-place study.
+small study (six synthetic faces), serves it with uvicorn on loopback and fires the POSTs
+a flood script would; prints how many got in and writes benchmarks/results/study_flood.json.
+Before the entry key and the per-address limit, 941 such POSTs in 1.4 s filled a
+1,000-place study.
 """
 
 from __future__ import annotations

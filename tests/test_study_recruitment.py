@@ -187,3 +187,21 @@ def test_create_flags_are_checked(tmp_path, capsys):
     code = main(["study", "create", "--data", str(tmp_path), "--out", str(tmp_path / "s"),
                  "--completion-url", "ftp://x"])
     assert code == 2 and "--completion-url: expected an http(s) URL" in capsys.readouterr().err
+
+
+def test_an_old_study_without_settings_is_open_and_serve_warns(tmp_path, built, monkeypatch,
+                                                               capsys):
+    import uvicorn
+
+    folder = shutil.copytree(built[0].folder, tmp_path / "study")
+    data = json.loads((folder / "study.json").read_text())
+    del data["settings"]
+    (folder / "study.json").write_text(json.dumps(data))
+    study = load_study(folder)
+    assert study.settings.entry_key is None and study.settings.catch == ()
+    client = TestClient(create_study_app(study, AnswerStore(folder / DB_FILE)))
+    assert client.post("/api/participants", json={"consent": True}).status_code == 201
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
+    assert main(["study", "serve", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "warning: this study has no entry key" in out and "/admin" in out

@@ -7,22 +7,30 @@ checked to be non-blank.
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
-from pathlib import Path
 
 import pytest
+from browser_fixtures import (
+    CHROMIUM,
+    DESKTOP,
+    browser,  # noqa: F401 - fixture
+    open_page,
+    pad_click,
+    screenshot,
+    shots,  # noqa: F401 - fixture
+    wait_idle,
+)
 from data_fixtures import make_faces
-from serve_fixtures import CHROMIUM, CHROMIUM_ARGS, live_server, pixel_variance, tiny_checkpoint
+from serve_fixtures import live_server, tiny_checkpoint
 
 from contemo.emotions import EMOTIONS
 from contemo.serve.command import build
+from contemo.serve.http import token_hash
 from contemo.serve.study.app import create_study_app
 from contemo.serve.study.build import StudyPlan, create_study
 from contemo.serve.study.store import DB_FILE, AnswerStore
 
-sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not installed"),
@@ -40,51 +48,16 @@ FACE_SIGNATURE = """() => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 @pytest.fixture
-def shots(tmp_path) -> Path:
-    folder = Path(os.environ.get("CONTEMO_SCREENSHOTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def screenshot(page, path: Path) -> Path:
-    page.screenshot(path=str(path), full_page=True)
-    assert pixel_variance(path) > 100, f"{path} looks blank"
-    return path
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    page = context.new_page()
+def page(browser):  # noqa: F811
     errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page = open_page(browser, DESKTOP, errors)
     yield page
-    context.close()
+    page.context.close()
     assert errors == [], errors
 
 
-def pad_click(page, valence: float, arousal: float, **kwargs) -> None:
-    """Click the pad at a valence-arousal point (the SVG's viewBox is -1.22..1.22)."""
-    box = page.locator("#pad").bounding_box()
-    position = {"x": box["width"] * (valence + 1.22) / 2.44,
-                "y": box["height"] * (1.22 - arousal) / 2.44}
-    page.locator("#pad").click(position=position, **kwargs)
-
-
-def wait_idle(page) -> None:
-    page.wait_for_function("() => document.getElementById('face-busy').hidden")
-
-
-def test_explorer_pad_sliders_download_and_path(tmp_path, page, shots):
+def test_explorer_pad_sliders_download_and_path(tmp_path, page, shots):  # noqa: F811
     app = build(str(tiny_checkpoint(tmp_path / "ckpt", gain=8.0)))
     with live_server(app) as url:
         faces = []
@@ -143,14 +116,14 @@ def test_explorer_pad_sliders_download_and_path(tmp_path, page, shots):
         screenshot(page, shots / "explorer-path.png")
 
 
-def test_participant_completes_a_study(tmp_path, page, shots):
+def test_participant_completes_a_study(tmp_path, page, shots):  # noqa: F811
     faces = make_faces(tmp_path / "faces", people=1)
     plan = StudyPlan(real_per_emotion=1, generated_per_emotion=0, size=64)
     study, _ = create_study(tmp_path / "study", faces, "faces",
                             str(tiny_checkpoint(tmp_path / "ckpt")), plan)
     app = create_study_app(study, AnswerStore(study.folder / DB_FILE))
     with live_server(app) as url:
-        page.goto(url + "/")
+        page.goto(f"{url}/?key={study.settings.entry_key}")
         page.wait_for_selector("#consent:not([hidden])")
         assert page.is_hidden("#rate")
         screenshot(page, shots / "study-consent.png")
@@ -175,9 +148,16 @@ def test_participant_completes_a_study(tmp_path, page, shots):
         page.wait_for_selector("#done:not([hidden])")
         code = page.inner_text("#code")
         screenshot(page, shots / "study-done.png")
+        token = page.evaluate("() => Object.entries(localStorage).find("
+                              "([k]) => k.startsWith('contemo-study-token'))[1]")
     with sqlite3.connect(study.folder / DB_FILE) as db:
-        values = db.execute("SELECT emotion, value FROM answers").fetchall()
+        values = db.execute("SELECT image_id, emotion, value, row_position FROM answers"
+                            ).fetchall()
         stored_code = db.execute("SELECT completion_code FROM participants").fetchone()[0]
     assert len(values) == 6 * 6 and stored_code == code
-    by_emotion = {e: {v for em, v in values if em == e} for e in EMOTIONS}
-    assert by_emotion == {e: {int(d)} for e, d in zip(EMOTIONS, "215431")}
+    # digits answer the rows in the order shown, which is this participant's own per image
+    for image_id, emotion, value, position in values:
+        rows = study.rows_for(token_hash(token), image_id)
+        assert rows.index(emotion) + 1 == position and value == int("215431"[position - 1])
+    orders = {tuple(study.rows_for(token_hash(token), im.id)) for im in study.images}
+    assert len(orders) > 1 and all(sorted(o) == sorted(EMOTIONS) for o in orders)

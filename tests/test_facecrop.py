@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from data_fixtures import LONDON, make_folder, make_london
 from PIL import Image
 
 from contemo.cli import main
@@ -12,7 +13,6 @@ from contemo.data.facecrop import CropSpec, resolve_crop, widen
 from contemo.data.images import load_face, padded_crop
 from contemo.data.layouts import scan
 from contemo.errors import ContemoError
-from data_fixtures import LONDON, make_folder, make_london
 
 
 def test_widen_makes_a_square_scaled_and_lifted_box():
@@ -49,7 +49,7 @@ def test_fixed_crop_uses_the_median_box_and_caches_it(tmp_path, monkeypatch):
     assert problems == [] and spec.found == len(records) - 1 and spec.cropped == len(records)
     assert spec.box == pytest.approx(widen((0.4, 0.4, 0.6, 0.6), 1.0, 0.0))
     assert all(r.crop == spec.box for r in out)
-    again, spec2, _ = resolve_crop(records, CropSpec("fixed", scale=1.0, lift=0.0),
+    _again, spec2, _ = resolve_crop(records, CropSpec("fixed", scale=1.0, lift=0.0),
                                    cache_dir=cache)
     assert len(calls) == len(records)  # the second call read the cache: no detection
     assert spec2.box == spec.box
@@ -89,11 +89,11 @@ needs_london = pytest.mark.skipif(not LONDON.is_dir(), reason="London set not in
 def test_london_fixed_crop_finds_every_face_and_frames_it(tmp_path):
     ds = open_dataset(LONDON, "london", 64, crop=CropSpec("fixed"))
     assert ds.crop.found == ds.crop.images == ds.crop.cropped == 204
-    left, top, right, bottom = ds.crop.box
+    left, top, right, _bottom = ds.crop.box
     assert 0.1 < left < 0.35 and 0.1 < top < 0.35 and 0.4 < right - left < 0.7
     whole = open_dataset(LONDON, "london", 64)
     # cropped faces fill the frame: far less of the flat studio background at the border
-    border = lambda x: x[:, :, :4, :].float().std(dim=(1, 2, 3)).mean()  # noqa: E731
+    border = lambda x: x[:, :, :4, :].float().std(dim=(1, 2, 3)).mean()
     assert border(ds.images_uint8) > border(whole.images_uint8)
     # dlib finds the face again in the cropped 64-px image
     find = facecrop.detector()

@@ -16,7 +16,7 @@ import pytest
 from data_fixtures import make_faces, make_london
 from fastapi.testclient import TestClient
 from PIL import Image
-from scipy.stats import mannwhitneyu
+from scipy.stats import wilcoxon
 from serve_fixtures import live_server, tiny_checkpoint
 
 from contemo.cli import main
@@ -61,9 +61,11 @@ def fresh(tmp_path, built):
     return study, token, TestClient(app, raise_server_exceptions=False)
 
 
-def join(client) -> dict:
-    r = client.post("/api/participants", json={"consent": True})
-    assert r.status_code == 201
+def join(client, study, **params) -> dict:
+    """Return the headers of a new participant who joined with the study's link."""
+    r = client.post("/api/participants", json={
+        "consent": True, "entry_key": study.settings.entry_key, "params": params})
+    assert r.status_code == 201, r.text
     return {TOKEN_HEADER: r.json()["token"]}
 
 
@@ -140,8 +142,9 @@ def test_order_is_a_per_participant_permutation(built):
 
 def test_participant_flow_resume_and_completion(fresh):
     study, _, client = fresh
-    assert client.post("/api/participants", json={"consent": False}).status_code == 422
-    headers = join(client)
+    assert client.post("/api/participants", json={
+        "consent": False, "entry_key": study.settings.entry_key}).status_code == 422
+    headers = join(client, study)
     session = client.get("/api/session", headers=headers).json()
     assert session["position"] == 0 and session["total"] == 18 and not session["completed"]
     order = session["order"]
@@ -163,14 +166,14 @@ def test_participant_flow_resume_and_completion(fresh):
                       json={"image_id": image_id, "ratings": {e: 2 for e in EMOTIONS}})
     code = restarted.post("/api/complete", headers=headers).json()["completion_code"]
     assert len(code) == 8 and restarted.post("/api/complete", headers=headers).json() == {
-        "completion_code": code}
+        "completion_code": code, "redirect": None}
     final = restarted.get("/api/session", headers=headers).json()
     assert final["completed"] and final["completion_code"] == code and final["position"] == 18
 
 
 def test_reanswering_updates_the_one_row(fresh):
     study, _, client = fresh
-    headers = join(client)
+    headers = join(client, study)
     image_id = study.images[0].id
     for value in (1, 4):
         client.put("/api/answers", headers=headers,
@@ -180,9 +183,11 @@ def test_reanswering_updates_the_one_row(fresh):
         assert rows == [(4, 1)]
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         with pytest.raises(sqlite3.IntegrityError):
-            db.execute("INSERT INTO answers VALUES (1, ?, 'sad', 2, 'now', 0)", (image_id,))
+            db.execute("INSERT INTO answers (participant_id, image_id, emotion, value, answered) "
+                       "VALUES (1, ?, 'sad', 2, 'now')", (image_id,))
         with pytest.raises(sqlite3.IntegrityError):
-            db.execute("INSERT INTO answers VALUES (1, ?, 'happy', 6, 'now', 0)", (image_id,))
+            db.execute("INSERT INTO answers (participant_id, image_id, emotion, value, answered) "
+                       "VALUES (1, ?, 'happy', 6, 'now')", (image_id,))
 
 
 @pytest.mark.parametrize("ratings, message", [
@@ -192,14 +197,14 @@ def test_reanswering_updates_the_one_row(fresh):
 ])
 def test_likert_values_are_validated(fresh, ratings, message):
     study, _, client = fresh
-    r = client.put("/api/answers", headers=join(client),
+    r = client.put("/api/answers", headers=join(client, study),
                    json={"image_id": study.images[0].id, "ratings": ratings})
     assert r.status_code == 422 and message in r.json()["error"]
 
 
 def test_unknown_images_tokens_and_paths_are_4xx(fresh):
     study, _, client = fresh
-    headers = join(client)
+    headers = join(client, study)
     cases = [
         client.put("/api/answers", headers=headers,
                    json={"image_id": "0123456789ab", "ratings": {"sad": 1}}),
@@ -223,7 +228,7 @@ def test_unknown_images_tokens_and_paths_are_4xx(fresh):
 
 def test_admin_export_needs_the_token(fresh):
     study, token, client = fresh
-    headers = join(client)
+    headers = join(client, study)
     client.put("/api/answers", headers=headers,
                json={"image_id": study.images[0].id, "ratings": {"fear": 2, "happy": 5}})
     assert client.get("/api/admin/export.csv").status_code == 401
@@ -244,26 +249,29 @@ def test_admin_export_needs_the_token(fresh):
 def test_cli_export_and_analyze(fresh, tmp_path, capsys):
     study, token, client = fresh
     for _ in range(2):
-        headers = join(client)
+        headers = join(client, study)
         for im in study.images:  # real images rated 1 for their emotion, generated 2
             value = 1 if im.source == "real" else 2
             client.put("/api/answers", headers=headers, json={
-                "image_id": im.id, "ratings": {e: value if e == im.emotion else 5
-                                               for e in EMOTIONS}})
+                "image_id": im.id, "rt_ms": 4000, "ratings": {
+                    e: value if e == im.emotion else 5 for e in EMOTIONS}})
         client.post("/api/complete", headers=headers)
     out_csv = tmp_path / "answers.csv"
     assert main(["study", "export", str(study.folder), "--out", str(out_csv)]) == 0
     http = client.get("/api/admin/export.csv", headers={"Authorization": f"Bearer {token}"}).text
     assert out_csv.read_text() == http and len(http.splitlines()) == 1 + 2 * 18 * 6
     assert main(["study", "analyze", str(study.folder), "--out", str(tmp_path / "an")]) == 0
-    assert "2 participants, 216 answers" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "2 participants, 216 answers" in out and "left out: nobody" in out
     stats = json.loads((tmp_path / "an" / "stats.json").read_text())
     rec = stats["emotions"]["sad"]["recognition"]
     assert (rec["real"]["n"], rec["real"]["mean"], rec["real"]["sd"]) == (4, 1.0, 0.0)
     assert (rec["generated"]["n"], rec["generated"]["mean"]) == (2, 2.0)
-    want = mannwhitneyu([1] * 4, [2] * 2, alternative="two-sided")
-    assert rec["mann_whitney"]["U"] == want.statistic
-    assert rec["mann_whitney"]["p"] == pytest.approx(want.pvalue, abs=1e-6)
+    # per participant: real mean 1, generated mean 2, so both paired differences are +1
+    want = wilcoxon([1.0, 1.0])
+    test = rec["test"]
+    assert (test["n"], test["mean_diff"], test["r"]) == (2, 1.0, 1.0)
+    assert test["p"] == pytest.approx(want.pvalue, abs=1e-6) and test["p_holm"] == 1.0
     assert stats["emotions"]["sad"]["ratings"]["happy"]["real"]["counts"] == [0, 0, 0, 0, 4]
     figure = Image.open(tmp_path / "an" / "fig4.png").convert("RGB")
     colours = np.asarray(figure).reshape(-1, 3)
@@ -278,17 +286,18 @@ def test_export_before_serving_is_one_line(built, capsys):
 
 
 def test_analysis_without_real_images_has_no_test():
-    rows = [{"participant": 1, "source": "generated", "image_emotion": "sad",
+    rows = [{"participant": 1, "image_id": "0123456789ab", "source": "generated",
+             "image_emotion": "sad",
              "rated_emotion": "sad", "value": 2, "participant_completed": 1}]
-    rec = analyze(rows, missing_real=["sad"])["emotions"]["sad"]["recognition"]
-    assert rec["real"]["n"] == 0 and rec["mann_whitney"] == {
-        "U": None, "p": None, "reason": "no real answers"}
+    rec = analyze(rows, missing_real=["sad"], n_boot=100)["emotions"]["sad"]["recognition"]
+    assert rec["real"]["n"] == 0 and rec["test"]["p"] is None and rec["test"]["n"] == 0
+    assert "fewer than 2 participants" in rec["test"]["reason"]
 
 
 def test_fifty_participants_at_once_store_every_answer_once(tmp_path, faces_root, checkpoint):
     plan = StudyPlan(real_per_emotion=0, generated_per_emotion=1, size=32)  # 6 images
     study, _ = create_study(tmp_path / "study", faces_root, "faces", str(checkpoint), plan)
-    app = create_study_app(study, AnswerStore(study.folder / DB_FILE))
+    app = create_study_app(study, AnswerStore(study.folder / DB_FILE), joins_per_minute=0)
     errors: list[str] = []
     tokens: dict[int, str] = {}
     barrier = threading.Barrier(50)
@@ -296,7 +305,8 @@ def test_fifty_participants_at_once_store_every_answer_once(tmp_path, faces_root
     def participant(k: int) -> None:
         try:
             with httpx.Client(base_url=url, timeout=60) as http:
-                token = http.post("/api/participants", json={"consent": True}).json()["token"]
+                token = http.post("/api/participants", json={
+                    "consent": True, "entry_key": study.settings.entry_key}).json()["token"]
                 tokens[k] = token
                 headers = {TOKEN_HEADER: token}
                 order = http.get("/api/session", headers=headers).json()["order"]

@@ -204,6 +204,20 @@ def validate_label(v: Sequence[float] | np.ndarray, where: str = "label") -> np.
     return arr.astype(np.float32)
 
 
+def check_trained(labels: np.ndarray, trained: Sequence[str]) -> None:
+    """Raise a one-line error if any label row weighs an emotion outside `trained`.
+
+    A model trained on London (neutral, happy) never saw the other four emotions:
+    their rows of the label embedding are still random, so it would draw grey ghosts.
+    """
+    rows = np.atleast_2d(np.asarray(labels, dtype=np.float64))
+    untrained = [e for i, e in enumerate(EMOTIONS)
+                 if e not in trained and rows.size and bool((rows[:, i] > 0).any())]
+    if untrained:
+        raise ContemoError(f"this model was not trained on {', '.join(untrained)}; it was "
+                           f"trained on {', '.join(trained)}")
+
+
 def validate_labels(vs: np.ndarray, where: str = "labels") -> np.ndarray:
     """Return a (N, 6) batch of conditioning vectors after validating every row."""
     arr = np.asarray(vs, dtype=np.float64)

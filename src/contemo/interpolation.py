@@ -36,10 +36,14 @@ class VATarget:
     neighbours: tuple[str, str]  # the two extreme emotions blended with Neutral
 
 
-def _extremes_by_angle(anchors: Anchors) -> list[tuple[float, str, np.ndarray]]:
-    """Return (angle, name, anchor) of the extreme emotions sorted counter-clockwise."""
+def _extremes_by_angle(anchors: Anchors, among: tuple[str, ...] | None = None
+                       ) -> list[tuple[float, str, np.ndarray]]:
+    """Return (angle, name, anchor) of the extreme emotions (those in `among`) sorted
+    counter-clockwise."""
     out = []
     for name in EXTREME_EMOTIONS:
+        if among is not None and name not in among:
+            continue
         p = np.asarray(anchors[name], dtype=np.float64) - np.asarray(anchors[EMOTIONS[NEUTRAL]])
         if float(np.hypot(*p)) < 1e-9:
             raise ContemoError(f"anchor of {name} coincides with neutral's; cannot target VA")
@@ -47,14 +51,17 @@ def _extremes_by_angle(anchors: Anchors) -> list[tuple[float, str, np.ndarray]]:
     return sorted(out, key=lambda t: t[0])
 
 
-def sectors(anchors: Anchors | None = None) -> list[tuple[str, str]]:
+def sectors(anchors: Anchors | None = None, among: tuple[str, ...] | None = None
+            ) -> list[tuple[str, str]]:
     """Return the pairs of angular-neighbour emotions whose triangle with Neutral is reachable.
 
     A gap of 180 degrees or more between neighbours (with the theoretical anchors: the
     calm quadrant between sad and happy, which no training emotion covers) is not a
     triangle around the origin, so targets there are unreachable and get clipped.
     """
-    ring = _extremes_by_angle(_resolve(anchors))
+    ring = _extremes_by_angle(_resolve(anchors), among)
+    if len(ring) < 2:  # a model trained on neutral and one extreme emotion: no triangle
+        return []
     pairs = []
     for (a0, n0, _), (a1, n1, _) in zip(ring, ring[1:] + ring[:1]):
         gap = (a1 - a0) % (2 * math.pi)
@@ -63,17 +70,21 @@ def sectors(anchors: Anchors | None = None) -> list[tuple[str, str]]:
     return pairs
 
 
-def va_to_label(valence: float, arousal: float, anchors: Anchors | None = None) -> VATarget:
-    """Return the label vector that reaches (valence, arousal), or its nearest reachable point."""
+def va_to_label(valence: float, arousal: float, anchors: Anchors | None = None,
+                among: tuple[str, ...] | None = None) -> VATarget:
+    """Return the label vector that reaches (valence, arousal), or its nearest reachable point.
+
+    `among` limits the blend to those emotions (a model trained on fewer than six).
+    """
     for name, value in (("valence", valence), ("arousal", arousal)):
         if not math.isfinite(value) or not -1.0 <= value <= 1.0:
             raise ContemoError(f"{name} {value}: expected a number in [-1, 1]")
     anchors = _resolve(anchors)
     origin = np.asarray(anchors[EMOTIONS[NEUTRAL]], dtype=np.float64)
     target = np.array([valence, arousal], dtype=np.float64) - origin
-    points = {name: p for _, name, p in _extremes_by_angle(anchors)}
+    points = {name: p for _, name, p in _extremes_by_angle(anchors, among)}
     best: tuple[float, np.ndarray, tuple[str, str]] | None = None
-    for pair in sectors(anchors):
+    for pair in sectors(anchors, among):
         weights = _closest_in_triangle(target, points[pair[0]], points[pair[1]])
         reached = weights[0] * points[pair[0]] + weights[1] * points[pair[1]]
         dist = float(np.hypot(*(reached - target)))

@@ -9,9 +9,9 @@ from typing import Any
 
 from tqdm import tqdm
 
+from contemo.data.facecrop import CropSpec, resolve_crop
 from contemo.data.files import shown
 from contemo.data.images import crop_box, decode_threads, probe
-from contemo.data.facecrop import CropSpec, resolve_crop
 from contemo.data.layouts import collect, guess_layout
 from contemo.data.records import FaceRecord, ScanResult
 from contemo.emotions import AFFECTNET_CLASSES, EMOTIONS

@@ -151,7 +151,12 @@ def save_png(image: Image.Image | np.ndarray, path: str | Path) -> Path:
 
 def save_gif(frames: Sequence[Image.Image], path: str | Path,
              durations_ms: Sequence[int]) -> Path:
-    """Return `path` after writing `frames` as a forever-looping GIF with per-frame durations.
+    """Return `path` after writing `frames` as a forever-looping GIF with per-frame durations."""
+    return atomic_write_bytes(path, gif_bytes(frames, durations_ms))
+
+
+def gif_bytes(frames: Sequence[Image.Image], durations_ms: Sequence[int]) -> bytes:
+    """Return `frames` as a forever-looping GIF with per-frame durations (one shared palette).
 
     Consecutive identical frames are merged by Pillow (their durations add up), so
     holding a pose is done with a longer duration, not with repeated frames.
@@ -172,4 +177,4 @@ def save_gif(frames: Sequence[Image.Image], path: str | Path,
     buffer = io.BytesIO()
     paletted[0].save(buffer, format="GIF", save_all=True, append_images=paletted[1:],
                      duration=[int(d) for d in durations_ms], loop=0, disposal=1)
-    return atomic_write_bytes(path, buffer.getvalue())
+    return buffer.getvalue()

@@ -12,8 +12,6 @@ from ``contemo.emotions``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import argparse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from contemo.emotions import EMOTIONS, validate_labels
+from contemo.emotions import EMOTIONS, check_trained, validate_labels
 from contemo.errors import ContemoError
 from contemo.models.dcgan import Generator
 from contemo.models.pretrained import from_pretrained
@@ -138,13 +138,8 @@ class EmotionPipeline:
 
     def check_trained(self, v: torch.Tensor | np.ndarray) -> None:
         """Raise a one-line error if any label row weighs an emotion the model never saw."""
-        if len(self.trained) == len(EMOTIONS):
-            return
-        v = torch.as_tensor(v)
-        for i, name in enumerate(EMOTIONS):
-            if name not in self.trained and len(v) and bool((v[:, i] > 0).any()):
-                raise ContemoError(f"this model was trained on {', '.join(self.trained)}; "
-                                   f"it cannot show {name}")
+        if len(self.trained) < len(EMOTIONS):
+            check_trained(np.asarray(torch.as_tensor(v).cpu()), self.trained)
 
     def _noise(self, seeds: Sequence[int] | None, z: torch.Tensor | None) -> torch.Tensor:
         """Return the noise from exactly one of `seeds` and `z`."""

@@ -82,14 +82,16 @@ def shipped_generators() -> dict[str, Path]:
             if (p / CONFIG_FILE).is_file()}
 
 
-def trained_emotions(meta: dict[str, Any], where: str) -> tuple[str, ...]:
+def trained_emotions(meta: dict[str, Any], where: str = "config.json") -> tuple[str, ...]:
     """Return the emotions a release was trained on (all six when its config predates the key)."""
-    names = meta.get("trained_emotions", list(EMOTIONS))
+    names = meta.get("trained_emotions")
+    if names is None:
+        return tuple(EMOTIONS)
     if not isinstance(names, list) or not names or any(n not in EMOTIONS for n in names) \
-            or len(set(names)) != len(names):
-        raise ContemoError(f"{where}: field 'trained_emotions' must list some of "
-                           f"{', '.join(EMOTIONS)} once each")
-    return tuple(e for e in EMOTIONS if e in names)
+            or list(names) != [e for e in EMOTIONS if e in names]:
+        raise ContemoError(f"{where}: field 'trained_emotions' must be a non-empty subset of "
+                           f"{', '.join(EMOTIONS)} in that order")
+    return tuple(names)
 
 
 def read_config(model_dir: str | Path) -> dict[str, Any]:

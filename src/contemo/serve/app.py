@@ -7,7 +7,9 @@ runs it with uvicorn. Endpoints (all documented at /docs):
 * ``POST /api/generate`` - one face from a label, a blend or a VA point, as PNG or JSON;
 * ``GET /api/face.png`` - the same with query parameters (what the page uses);
 * ``POST /api/batch`` - specs x seeds, bounded, as JSON (path animations, grids);
-* ``GET /api/info`` - checkpoint config, emotions, anchors, resolution, limits;
+* ``POST /api/path.gif`` - a pad path as a looping GIF (what the page's "Save GIF" gets);
+* ``GET /api/info`` - checkpoint config, emotions (and which were trained), anchors, limits;
+* ``GET /model-card`` - the checkpoint's MODEL_CARD.md, as text;
 * ``GET /healthz`` - liveness.
 
 Limits (docs/serve.md "Limits"): request bodies, batch images and pixels, reply bytes,
@@ -26,18 +28,28 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import FastAPI, Query
+from fastapi import FastAPI, HTTPException, Query
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from pydantic import ValidationError
 
 from contemo import __version__
-from contemo.emotions import EMOTIONS, VA_ANCHORS, label_va, mix, parse_label, validate_label
+from contemo.emotions import (
+    EMOTIONS,
+    VA_ANCHORS,
+    check_trained,
+    label_va,
+    mix,
+    parse_label,
+    validate_label,
+)
 from contemo.errors import ContemoError
 from contemo.generation.command import checkpoint_anchors
 from contemo.interpolation import sectors, va_to_label
+from contemo.models.pretrained import trained_emotions
+from contemo.serve.explorer_extras import PathGif, frames_gif, model_card
 from contemo.serve.faces import FaceRenderer, Rendered, png_filename
 from contemo.serve.gate import BULK, INTERACTIVE, Admission, ServeLimits
 from contemo.serve.http import MAX_BODY_BYTES, STATIC, BodyLimit, install_error_handlers
@@ -77,13 +89,19 @@ PNG_OR_JSON = {"model": Face, "content": {"image/png": {}},
                "description": "The PNG (format=png) or a Face as JSON (format=json)."}
 
 
-def resolve(spec: FaceSpec, anchors: dict) -> tuple[np.ndarray, dict[str, Any]]:
+def resolve(spec: FaceSpec, anchors: dict, trained: tuple[str, ...] = EMOTIONS
+            ) -> tuple[np.ndarray, dict[str, Any]]:
     """Return (label vector, facts about how it was chosen) for an emotion spec."""
-    if spec.label is not None:
-        return validate_label(spec.label, "label"), {}
-    if spec.blend is not None:
-        return mix(spec.blend.a, spec.blend.b, spec.blend.weight), {}
-    target = va_to_label(spec.va.valence, spec.va.arousal, anchors)
+    if spec.label is not None or spec.blend is not None:
+        label = validate_label(spec.label, "label") if spec.label is not None else \
+            mix(spec.blend.a, spec.blend.b, spec.blend.weight)
+        check_trained(label, trained)
+        return label, {}
+    if "neutral" not in trained:
+        raise ContemoError("this model was not trained on neutral, which the valence-arousal "
+                           "pad blends from; ask for a label or a blend instead")
+    among = None if len(trained) == len(EMOTIONS) else trained
+    target = va_to_label(spec.va.valence, spec.va.arousal, anchors, among)
     return target.label, {"requested_va": spec.va, "clipped": target.clipped,
                           "neighbours": list(target.neighbours)}
 
@@ -134,9 +152,11 @@ def create_app(renderer: FaceRenderer, meta: dict[str, Any], checkpoint: str,
     install_error_handlers(app)
     shown_checkpoint = Path(checkpoint).name  # the folder's name, never the server's path
     anchors = checkpoint_anchors(renderer.pipeline) or {e: VA_ANCHORS[e] for e in EMOTIONS}
+    trained = trained_emotions(meta, f"{checkpoint}/config.json")
+    card = model_card(checkpoint)
 
     def one(request: FaceRequest) -> tuple[Rendered, Face]:
-        label, facts = resolve(request, anchors)
+        label, facts = resolve(request, anchors, trained)
         (rendered,) = renderer.render(label[None], [request.seed], request.size, INTERACTIVE)
         return rendered, face_model(rendered, facts, anchors)
 
@@ -155,11 +175,30 @@ def create_app(renderer: FaceRenderer, meta: dict[str, Any], checkpoint: str,
         return Info(checkpoint=shown_checkpoint, model=meta.get("model", {}),
                     training=public(meta.get("training", {})), resolution=renderer.resolution,
                     emotions=list(EMOTIONS), anchors={e: list(p) for e, p in anchors.items()},
-                    sectors=[list(p) for p in sectors(anchors)],
+                    sectors=[list(p) for p in sectors(
+                        anchors, None if len(trained) == len(EMOTIONS) else trained)],
+                    trained_emotions=list(trained), model_card=card is not None,
                     limits=Limits(max_body_bytes=MAX_BODY_BYTES,
                                   max_response_bytes=MAX_RESPONSE_BYTES,
                                   max_batches_in_flight=limits.max_batches,
                                   max_faces_in_flight=limits.max_faces))
+
+    @app.get("/model-card", tags=["meta"], summary="The checkpoint's model card (Markdown)",
+             response_class=PlainTextResponse)
+    def card_text() -> PlainTextResponse:
+        if card is None:
+            raise HTTPException(404, "this checkpoint has no MODEL_CARD.md")
+        return PlainTextResponse(card.read_text(encoding="utf-8", errors="replace"),
+                                 media_type="text/markdown; charset=utf-8")
+
+    @app.post("/api/path.gif", tags=["faces"], summary="A pad path as a looping GIF",
+              responses={200: {"content": {"image/gif": {}}}}, response_class=Response)
+    def path_gif(request: PathGif) -> Response:
+        specs = [resolve(FaceSpec(va=p), anchors, trained)[0] for p in request.points]
+        rendered = renderer.render(np.stack(specs), [request.seed] * len(specs), request.size)
+        gif = frames_gif([r.png for r in rendered], request.fps)
+        return Response(gif, media_type="image/gif", headers={
+            "Content-Disposition": f'attachment; filename="contemo_seed{request.seed}_path.gif"'})
 
     @app.post("/api/generate", tags=["faces"], summary="Generate one face",
               responses={200: PNG_OR_JSON}, response_class=Response)
@@ -204,7 +243,7 @@ def create_app(renderer: FaceRenderer, meta: dict[str, Any], checkpoint: str,
         if count * side * side > MAX_BATCH_PIXELS:
             raise ContemoError(f"{count} images of {side} px exceed {MAX_BATCH_PIXELS / 1e6:.1f} "
                                "megapixels per request; ask for fewer or smaller images")
-        resolved = [resolve(spec, anchors) for spec in request.items]
+        resolved = [resolve(spec, anchors, trained) for spec in request.items]
         labels = np.stack([label for label, _ in resolved for _ in request.seeds])
         seeds = [s for _ in resolved for s in request.seeds]
         rendered = renderer.render(labels, seeds, request.size, BULK)

@@ -196,4 +196,7 @@ class Info(BaseModel):
                                                         "(from the checkpoint).")
     sectors: list[list[str]] = Field(description="Neighbour pairs whose triangle with neutral "
                                                  "is reachable from the pad.")
+    trained_emotions: list[str] = Field(description="The emotions the model was trained on "
+                                                    "(the others cannot be asked for).")
+    model_card: bool = Field(description="True when /model-card serves the model card.")
     limits: Limits

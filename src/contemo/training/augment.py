@@ -68,7 +68,7 @@ def augment(x: torch.Tensor, ops: tuple[str, ...], p: float,
 def _translate(x: torch.Tensor, on: torch.Tensor, u: torch.Tensor, ratio: float = 0.125
                ) -> torch.Tensor:
     """Return `x` shifted by up to `ratio` of its side (zero padding), where `on` is 1."""
-    n, _, h, w = x.shape
+    n, _, _h, _w = x.shape
     shift = ((u * 2 - 1) * ratio * on.view(n, 1)).to(x.dtype)  # fraction of the side, per image
     theta = torch.zeros(n, 2, 3, dtype=x.dtype, device=x.device)
     theta[:, 0, 0] = 1

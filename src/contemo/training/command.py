@@ -172,8 +172,8 @@ def run(args: argparse.Namespace) -> int:
     from contemo.errors import ContemoError
     from contemo.fileio import atomic_write_json, write_error
     from contemo.training.checkpoint import set_aside
-    from contemo.training.fastpaths import resolve_precision
     from contemo.training.data import load_train_data
+    from contemo.training.fastpaths import resolve_precision
     from contemo.training.runs import CONFIG, RunLock, clean_leftovers, new_run_dir, truncate_stats
 
     if args.threads is not None:

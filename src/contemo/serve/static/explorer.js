@@ -9,9 +9,11 @@ const COLORS = {
   angry: "#dc2626", happy: "#d97706",
 };
 const state = {
-  info: null, seed: 7, va: [0, 0], label: null, source: "va",
-  inflight: false, pending: null, objectUrl: null, waypoints: [], playing: false,
+  info: null, seed: 7, va: [0, 0], label: null, source: "va", trained: [], padUsable: true,
+  inflight: false, pending: null, objectUrl: null, waypoints: [], playing: false, lastPath: null,
 };
+const LABEL_PX = 13;  // on-screen size of the pad's emotion labels, whatever the pad's size
+const AXIS_PX = 12;
 const $ = (id) => document.getElementById(id);
 
 function showError(message) {
@@ -58,6 +60,7 @@ function drawPad() {
     svg("text", { x, y, class: "axis-label", "text-anchor": anchor }, pad).textContent = text;
   }
   for (const [name, [v, a]] of Object.entries(anchors)) {
+    if (!state.trained.includes(name)) continue;  // the model cannot show it
     svg("circle", { cx: v, cy: -a, r: 0.028, fill: COLORS[name] || "#333" }, pad);
     const left = labelOnLeft(name, anchors);
     const label = svg("text", { x: v + (left ? -0.045 : 0.045), y: -a - 0.035,
@@ -69,9 +72,24 @@ function drawPad() {
   state.waypointLayer = svg("g", {}, pad);
   state.achievedMark = svg("circle", { r: 0.05, class: "achieved", visibility: "hidden" }, pad);
   state.marker = svg("circle", { r: 0.04, class: "marker" }, pad);
+  new ResizeObserver(scaleLabels).observe(pad);
   pad.addEventListener("pointerdown", onPointer);
   pad.addEventListener("pointermove", (e) => { if (e.buttons & 1) onPointer(e); });
   pad.addEventListener("keydown", onPadKey);
+}
+
+// SVG text scales with the pad; keep labels LABEL_PX tall on screen (phones included).
+function scaleLabels() {
+  const width = $("pad").getBoundingClientRect().width;
+  if (!width) return;
+  const unitsPerPx = 2.44 / width;
+  for (const el of document.querySelectorAll("#pad .anchor-label")) {
+    el.style.fontSize = `${LABEL_PX * unitsPerPx}px`;
+    el.style.strokeWidth = `${3 * unitsPerPx}px`;
+  }
+  for (const el of document.querySelectorAll("#pad .axis-label")) {
+    el.style.fontSize = `${AXIS_PX * unitsPerPx}px`;
+  }
 }
 
 // Labels go outward (left of the dot on the negative-valence side) unless a close
@@ -80,6 +98,7 @@ function labelOnLeft(name, anchors) {
   const [v, a] = anchors[name];
   const outwardLeft = v < -0.05;
   const crowded = Object.entries(anchors).some(([other, [ov, oa]]) => other !== name
+    && state.trained.includes(other)
     && Math.hypot(ov - v, oa - a) < 0.2 && (outwardLeft ? ov < v : ov > v));
   return crowded ? !outwardLeft : outwardLeft;
 }
@@ -122,7 +141,9 @@ function onPadKey(event) {
   }
 }
 
+// The marker and state.va move together, so arrow keys always start from what is shown.
 function moveMarker(v, a) {
+  state.va = [v, a];
   state.marker.setAttribute("cx", v);
   state.marker.setAttribute("cy", -a);
   $("ro-v").textContent = fmt(v);
@@ -131,10 +152,17 @@ function moveMarker(v, a) {
 }
 
 function setVA(v, a) {
-  state.va = [v, a];
   state.source = "va";
   moveMarker(v, a);
   requestFace({ valence: v, arousal: a });
+}
+
+// The VA point of a label: the blend of the anchors (what the server reports for it).
+function labelVA(label) {
+  const { emotions, anchors } = state.info;
+  let v = 0; let a = 0;
+  label.forEach((x, i) => { v += x * anchors[emotions[i]][0]; a += x * anchors[emotions[i]][1]; });
+  return clampToPad(v, a);
 }
 
 // ---- face requests (coalesced) -------------------------------------------------------
@@ -150,6 +178,7 @@ async function sendPending() {
   state.inflight = true;
   $("face-busy").hidden = false;
   const query = new URLSearchParams({ seed: state.seed, size: 256, ...params });
+  shareState();
   const started = performance.now();
   try {
     const response = await fetch(`/api/face.png?${query}`);
@@ -171,6 +200,7 @@ function showFace(blob, face, headers, roundTripMs) {
   state.objectUrl = URL.createObjectURL(blob);
   const img = $("face");
   img.src = state.objectUrl;
+  $("pad-face").src = state.objectUrl;
   state.label = face.label;
   const name = headers.get("X-Contemo-Filename");
   img.alt = `generated face, seed ${face.seed}, ${labelText(face.label)}`;
@@ -184,12 +214,13 @@ function showFace(blob, face, headers, roundTripMs) {
     ? `seed ${face.seed} · from cache · ${roundTripMs.toFixed(0)} ms round trip`
     : `seed ${face.seed} · rendered in ${renderMs.toFixed(0)} ms on the server · `
       + `${roundTripMs.toFixed(0)} ms round trip`;
-  const clipped = state.source === "va" && face.clipped;
+  const clipped = state.source === "va" && face.clipped && !state.playing;
   $("ro-clip").hidden = !clipped;
   const mark = state.achievedMark;
   mark.setAttribute("cx", face.valence);
   mark.setAttribute("cy", -face.arousal);
-  mark.setAttribute("visibility", clipped || state.source === "label" ? "visible" : "hidden");
+  mark.setAttribute("visibility",
+    !state.playing && (clipped || state.source === "label") ? "visible" : "hidden");
   if (state.source === "label") moveMarker(face.valence, face.arousal);
   updateSliders(face.label);
 }
@@ -204,6 +235,7 @@ function labelText(label) {
 function buildSliders() {
   const box = $("sliders");
   for (const [i, name] of state.info.emotions.entries()) {
+    if (!state.trained.includes(name)) continue;
     const label = document.createElement("label");
     label.htmlFor = `s-${name}`;
     const swatch = document.createElement("span");
@@ -225,24 +257,34 @@ function buildSliders() {
 function updateSliders(label) {
   state.info.emotions.forEach((name, i) => {
     const input = $(`s-${name}`);
+    if (!input) return;
     if (document.activeElement !== input) input.value = Math.round(label[i] * 1000);
     $(`o-${name}`).textContent = label[i].toFixed(2);
   });
 }
 
-// Set element i to x and scale the others so the vector still sums to 1.
+// Set element i to x and scale the other trained ones so the vector still sums to 1.
 function renormalised(label, i, x) {
-  const rest = label.reduce((s, y, j) => (j === i ? s : s + y), 0);
+  const open = state.info.emotions.map((name, j) => j !== i && state.trained.includes(name));
+  const rest = label.reduce((s, y, j) => (open[j] ? s + y : s), 0);
+  const others = open.filter(Boolean).length;
+  if (!others) return label.map((_, j) => (j === i ? 1 : 0));
   return label.map((y, j) => {
     if (j === i) return x;
-    if (rest <= 1e-9) return (1 - x) / (label.length - 1);
+    if (!open[j]) return 0;
+    if (rest <= 1e-9) return (1 - x) / others;
     return (y / rest) * (1 - x);
   });
 }
 
+function defaultLabel() {
+  const first = state.trained.includes("neutral") ? "neutral" : state.trained[0];
+  return state.info.emotions.map((name) => (name === first ? 1 : 0));
+}
+
 function onSlider(i, x) {
   if (state.playing) return;
-  const base = state.label || state.info.emotions.map((_, j) => (j === 0 ? 1 : 0));
+  const base = state.label || defaultLabel();
   let next = renormalised(base, i, x).map((y) => Math.max(0, Math.round(y * 1e6) / 1e6));
   const total = next.reduce((s, y) => s + y, 0);
   next = next.map((y) => y / total);
@@ -251,6 +293,7 @@ function onSlider(i, x) {
   state.label = next;
   state.source = "label";
   updateSliders(next);
+  moveMarker(...labelVA(next));
   requestFace({ label: next.map((y) => y.toFixed(6)).join(",") });
 }
 
@@ -315,6 +358,9 @@ async function playPath() {
   const points = samplePath(state.waypoints, frames);
   state.playing = true;
   $("path-play").disabled = true;
+  $("path-gif").disabled = true;
+  $("ro-clip").hidden = true;  // the note is about one point; a path passes many
+  state.achievedMark.setAttribute("visibility", "hidden");
   $("path-status").textContent = `Rendering ${frames} frames…`;
   try {
     const response = await fetch("/api/batch", {
@@ -330,12 +376,14 @@ async function playPath() {
     const img = $("face");
     for (let f = 0; f < frames; f++) {
       img.src = images[f].src;
+      $("pad-face").src = images[f].src;
       moveMarker(...points[f]);
       $("face-label").textContent = labelText(batch.faces[f].label);
       updateSliders(batch.faces[f].label);
       await new Promise((r) => setTimeout(r, 1000 / 15));
     }
     $("path-status").textContent = `Played ${frames} frames (${batch.render_ms.toFixed(0)} ms to render).`;
+    state.lastPath = { seed: state.seed, points };
     const last = points[frames - 1];
     state.playing = false;
     setVA(...last);
@@ -344,6 +392,7 @@ async function playPath() {
   } finally {
     state.playing = false;
     $("path-play").disabled = false;
+    $("path-gif").disabled = !state.lastPath;
   }
 }
 
@@ -367,22 +416,58 @@ async function start() {
     return;
   }
   const info = state.info;
+  state.trained = info.trained_emotions || info.emotions;
   const name = info.checkpoint.split("/").filter(Boolean).pop();
   $("checkpoint-meta").textContent =
     `checkpoint ${name} · ${info.resolution}×${info.resolution} px · z ${info.model.z_dim}`;
+  $("model-card").hidden = !info.model_card;
+  // The pad blends neutral with two trained neighbours: without them it cannot work.
+  state.padUsable = state.trained.includes("neutral") && info.sectors.length > 0;
+  if (state.trained.length < info.emotions.length) {
+    const missing = info.emotions.filter((e) => !state.trained.includes(e));
+    $("trained-note").textContent = `This model was trained on ${state.trained.join(", ")} `
+      + `only; ${missing.join(", ")} cannot be shown.`
+      + (state.padUsable ? "" : " The valence–arousal pad needs neutral and two neighbouring "
+        + "emotions, so it is hidden.");
+    $("trained-note").hidden = false;
+  }
   drawPad();
   buildSliders();
+  if (!state.padUsable) {
+    document.querySelector(".pad-card").hidden = true;
+    document.querySelector(".path-card").hidden = true;
+  }
   $("seed").addEventListener("change", () => {
-    const seed = Number($("seed").value);
-    if (Number.isInteger(seed) && seed >= 0 && seed <= info.limits.max_seed) setSeed(seed);
-    else showError(`Seed must be a whole number from 0 to ${info.limits.max_seed}.`);
+    const text = $("seed").value.trim();
+    const seed = Number(text);
+    if (text !== "" && Number.isInteger(seed) && seed >= 0 && seed <= info.limits.max_seed) {
+      setSeed(seed);
+    } else {
+      showError(`Seed must be a whole number from 0 to ${info.limits.max_seed}; `
+        + `keeping seed ${state.seed}.`);
+      $("seed").value = state.seed;  // the box always shows the face's seed
+    }
   });
   $("new-face").addEventListener("click",
     () => setSeed(Math.floor(Math.random() * info.limits.max_seed)));
   $("path-add").addEventListener("click", () => addWaypoint(state.va.slice()));
   $("path-clear").addEventListener("click", clearPath);
   $("path-play").addEventListener("click", playPath);
-  setVA(0, 0);
+  $("path-gif").addEventListener("click", saveGif);
+  $("share-copy").addEventListener("click", copyShare);
+  const shared = readShared(info.limits.max_seed, info.emotions.length);
+  if (shared.seed !== null) { state.seed = shared.seed; $("seed").value = shared.seed; }
+  const labelOk = shared.label && shared.label.every(
+    (x, i) => x === 0 || state.trained.includes(info.emotions[i]));
+  if (labelOk || !state.padUsable) {
+    state.label = labelOk ? shared.label : defaultLabel();
+    state.source = "label";
+    updateSliders(state.label);
+    moveMarker(...labelVA(state.label));
+    refresh();
+  } else {
+    setVA(...(shared.va ? clampToPad(...shared.va) : [0, 0]));
+  }
 }
 
 start();

@@ -3,9 +3,10 @@
 For each emotion an image is meant to show (a panel) and each emotion rated (the
 x-axis), the Likert answers (1 = strongly agree ... 5 = strongly disagree) of real
 and of generated images are summarised by their distribution (bubble areas), mean
-and SD. Real vs generated is tested with a two-sided Mann-Whitney U test (scipy),
-which suits ordinal Likert data; the headline per emotion is the *recognition*
-cell, where the rated emotion is the shown one.
+and SD. Real vs generated is tested per participant (contemo.evaluation.study_stats:
+Wilcoxon signed-rank on per-participant means, Holm-corrected, rank-biserial effect
+sizes with bootstrap CIs); the headline per emotion is the *recognition* cell, where
+the rated emotion is the shown one.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from contemo.emotions import EMOTIONS
+from contemo.evaluation.study_stats import DEFAULT_BOOTSTRAP, infer
 from contemo.fileio import atomic_write, atomic_write_json
 from contemo.serve.study.folder import LIKERT, SOURCES
 
@@ -34,21 +36,9 @@ def describe(values: list[int]) -> dict[str, Any]:
             "sd": None if sd is None else round(sd, 4), "counts": counts}
 
 
-def mann_whitney(real: list[int], generated: list[int]) -> dict[str, Any]:
-    """Return the two-sided Mann-Whitney U test of real vs generated (or why it was not run)."""
-    from scipy.stats import mannwhitneyu
-
-    if not real or not generated:
-        return {"U": None, "p": None, "reason": "no real answers" if not real
-                else "no generated answers"}
-    result = mannwhitneyu(real, generated, alternative="two-sided")
-    p = float(result.pvalue)
-    return {"U": float(result.statistic), "p": None if np.isnan(p) else round(p, 6),
-            "alternative": "two-sided"}
-
-
-def analyze(rows: list[dict], *, missing_real: list[str] | None = None) -> dict[str, Any]:
-    """Return per-emotion statistics of exported answer rows (see export.answer_rows)."""
+def describe_cells(rows: list[dict], *, missing_real: list[str] | None = None
+                   ) -> dict[str, Any]:
+    """Return the descriptive statistics of answer rows (export.answer_rows): Fig. 4's data."""
     cells: dict[tuple[str, str, str], list[int]] = {}
     for row in rows:
         if row["source"] in SOURCES and row["image_emotion"] in EMOTIONS:
@@ -56,33 +46,91 @@ def analyze(rows: list[dict], *, missing_real: list[str] | None = None) -> dict[
             cells.setdefault(key, []).append(int(row["value"]))
     emotions = {}
     for shown in EMOTIONS:
-        ratings = {}
-        for rated in EMOTIONS:
-            real = cells.get((shown, rated, "real"), [])
-            generated = cells.get((shown, rated, "generated"), [])
-            ratings[rated] = {"real": describe(real), "generated": describe(generated),
-                              "mann_whitney": mann_whitney(real, generated)}
+        ratings = {rated: {source: describe(cells.get((shown, rated, source), []))
+                           for source in SOURCES} for rated in EMOTIONS}
         emotions[shown] = {"recognition": ratings[shown], "ratings": ratings}
-    participants = {row["participant"] for row in rows}
-    completed = {row["participant"] for row in rows if row.get("participant_completed")}
+    participants = {row["participant"] for row in rows if row["source"] in SOURCES}
     return {
-        "answers": len(rows), "participants": len(participants), "completed": len(completed),
+        "answers": sum(1 for row in rows if row["source"] in SOURCES),
+        "participants": len(participants),
         "likert": {str(k): v for k, v in LIKERT.items()},
-        "missing_real": list(missing_real or []),
-        "test": "Mann-Whitney U, two-sided, real vs generated, per (shown, rated) emotion",
-        "emotions": emotions,
+        "missing_real": list(missing_real or []), "emotions": emotions,
     }
+
+
+def analyze(rows: list[dict], *, missing_real: list[str] | None = None,
+            exclusions: dict[str, list] | None = None, n_boot: int = DEFAULT_BOOTSTRAP,
+            mixed: bool = True) -> dict[str, Any]:
+    """Return descriptives plus the paired, corrected tests (evaluation.study_stats.infer).
+
+    Each (shown, rated) cell gets a "test" with the per-participant Wilcoxon result,
+    Holm/BH-adjusted p, and the rank-biserial effect with its CI; `exclusions` (who
+    was left out and why) is recorded as given.
+    """
+    stats = describe_cells(rows, missing_real=missing_real)
+    inference = infer(rows, n_boot=n_boot, mixed=mixed)
+    for shown, cell in stats["emotions"].items():
+        for rated, described in cell["ratings"].items():
+            described["test"] = inference["cells"][shown][rated]
+        cell["recognition_mixedlm"] = inference["recognition_mixedlm"].get(shown)
+    stats.update(method=inference["method"], alpha=inference["alpha"],
+                 tests=inference["tests"], exclusions=exclusions or {})
+    return stats
+
+
+def apply_exclusions(rows: list[dict], *, completed_only: bool = False,
+                     keep_speeders: bool = False, keep_failed_catch: bool = False
+                     ) -> tuple[list[dict], dict[str, list]]:
+    """Return (rows kept, participant numbers left out per reason) for the analysis.
+
+    Left out: participants the researcher excluded (always), those who failed an
+    attention check, speeders, and with `completed_only` those who did not finish. A
+    participant is listed under the first reason that applies, in that order.
+    """
+    reasons = {"researcher": lambda r: bool(r["excluded"]),
+               "failed_catch": lambda r: not keep_failed_catch and r["catch_ok"] == 0,
+               "speeder": lambda r: not keep_speeders and r["speeder"] == 1,
+               "incomplete": lambda r: completed_only and not r["participant_completed"]}
+    left_out: dict[str, list] = {name: [] for name in reasons}
+    verdict: dict[Any, str | None] = {}
+    for row in rows:
+        if row["participant"] not in verdict:
+            verdict[row["participant"]] = next(
+                (name for name, test in reasons.items() if test(row)), None)
+            if verdict[row["participant"]]:
+                left_out[verdict[row["participant"]]].append(row["participant"])
+    return [r for r in rows if verdict[r["participant"]] is None], left_out
+
+
+def recognition_verdict(stats: dict[str, Any], shown: str) -> str:
+    """Return the one-line result of a recognition cell (what the plot and table print)."""
+    rec = stats["emotions"][shown]["recognition"]
+    if rec["real"]["n"] == 0:
+        return "no real images"
+    test = rec.get("test")
+    if not test or test["p"] is None:
+        return "recognition: test n/a"
+    return (f"Δ={test['mean_diff']:+.2f}, r={test['r']:+.2f}, "
+            f"p_holm={test['p_holm']:.3g}")
 
 
 def plot(stats: dict[str, Any], out: str | Path, title: str = "") -> Path:
     """Return `out` after drawing the Fig. 4-style grid: one panel per shown emotion."""
-    import matplotlib
+    out = Path(out)
+    png = figure_png(stats, title)
+    atomic_write(out, lambda tmp: tmp.write_bytes(png))
+    return out
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+
+def figure_png(stats: dict[str, Any], title: str = "") -> bytes:
+    """Return the Fig. 4-style grid as PNG bytes (no pyplot state: safe in a server thread)."""
+    import io
+
+    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
-    fig, axes = plt.subplots(2, 3, figsize=(13, 7.6), sharey=True)
+    fig = Figure(figsize=(13, 7.6))
+    axes = fig.subplots(2, 3, sharey=True)
     x = np.arange(len(EMOTIONS))
     levels = np.array(list(LIKERT))
     for ax, shown in zip(axes.flat, EMOTIONS):
@@ -97,11 +145,9 @@ def plot(stats: dict[str, Any], out: str | Path, title: str = "") -> Path:
                     ax.scatter(np.full(len(levels), i + dx), levels, s=share * 260,
                                color=COLORS[source], alpha=0.35, linewidths=0)
             ax.plot(x + dx, means, "-o", color=COLORS[source], lw=1.8, ms=4.5)
-        rec = stats["emotions"][shown]["recognition"]
-        test = rec["mann_whitney"]
-        verdict = "no real images" if rec["real"]["n"] == 0 else (
-            f"recognition U={test['U']:.0f}, p={test['p']:.3g}" if test["p"] is not None
-            else "recognition: test n/a")
+        verdict = recognition_verdict(stats, shown) if "method" in stats else (
+            "no real images" if stats["emotions"][shown]["recognition"]["real"]["n"] == 0
+            else "")
         ax.set_title(f"shown: {shown}", fontsize=12, fontweight="bold", loc="left")
         ax.text(0.99, 1.02, verdict, transform=ax.transAxes, ha="right", va="bottom",
                 fontsize=8.5, color="#555")
@@ -127,10 +173,9 @@ def plot(stats: dict[str, Any], out: str | Path, title: str = "") -> Path:
                title="line: mean; bubble area: share of answers at each level",
                title_fontsize=9)
     fig.tight_layout(rect=(0, 0.07, 1, 0.96))
-    out = Path(out)
-    atomic_write(out, lambda tmp: fig.savefig(tmp, format="png", dpi=130))
-    plt.close(fig)
-    return out
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=130)
+    return buf.getvalue()
 
 
 def write_results(stats: dict[str, Any], out_dir: str | Path, title: str = "") -> tuple[Path, Path]:

@@ -38,6 +38,7 @@ from contemo.serve.study.folder import (
     Study,
     load_study,
 )
+from contemo.serve.study.settings import StudySettings, parse_settings
 
 
 @dataclass
@@ -52,6 +53,12 @@ class StudyPlan:
     consent: str = DEFAULT_CONSENT
     emotions: tuple[str, ...] = EMOTIONS
     notes: list[str] = field(default_factory=list)
+    entry_key: bool = True  # participants need the link with ?key=...; False: open to all
+    completion_url: str | None = None  # where finishers go; {code} is filled in
+    completion_code: str | None = None  # one code for all; None: one per participant
+    attention_checks: int = 0  # instructed-response catch pages ("choose 5 for Fear")
+    practice: int = 0  # practice pages first (generated faces, answers not stored)
+    demographics: bool = False  # optional age and gender after consent
 
 
 def pick_real(records: list[FaceRecord], count: int, rng: random.Random) -> list[FaceRecord]:
@@ -84,6 +91,16 @@ def create_study(out: str | Path, data_root: str | Path, layout: str, checkpoint
         raise ContemoError("--real and --generated are both 0: the study would have no images")
     if not 32 <= plan.size <= 1024:
         raise ContemoError(f"--size {plan.size}: expected 32-1024 pixels")
+    for name, value in (("--attention-checks", plan.attention_checks),
+                        ("--practice", plan.practice)):
+        if not 0 <= value <= 20:
+            raise ContemoError(f"{name} {value}: expected 0-20")
+    for name, key in (("--completion-url", "completion_url"),
+                      ("--completion-code", "completion_code")):
+        try:
+            parse_settings({key: getattr(plan, key)}, final)
+        except ContemoError as err:
+            raise ContemoError(f"{name}: {str(err).split(': ', 2)[-1]}") from None
     # Built in a hidden sibling and renamed at the end: a failure (a bad image, Ctrl-C)
     # leaves no half-made study behind.
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -147,6 +164,7 @@ def _fill(out: Path, data_root: str | Path, layout: str, checkpoint: str | None,
     if short:
         notes.append(f"fewer real images than asked for: {', '.join(short)}")
     rng.shuffle(images)  # study.json order reveals nothing either
+    settings = _settings(out, plan, images, pipeline, rng, used_seeds)
     admin_token = secrets.token_urlsafe(24)
     atomic_write_json(out / STUDY_FILE, {
         "format": FORMAT,
@@ -163,9 +181,46 @@ def _fill(out: Path, data_root: str | Path, layout: str, checkpoint: str | None,
         "missing_real": missing,
         "notes": notes,
         "admin_token_sha256": token_hash(admin_token),
+        "settings": settings,
         "images": images,
     })
     return admin_token
+
+
+def _settings(out: Path, plan: StudyPlan, images: list[dict], pipeline, rng: random.Random,
+              used_seeds: set[int]) -> dict:
+    """Return study.json's "settings", writing the catch and practice images they name.
+
+    An instructed catch page copies a random stimulus under a new id (so it looks like
+    any other page) and asks for one given answer on one emotion row.
+    """
+    from contemo.generation.pipeline import to_uint8
+
+    catch = []
+    for _ in range(plan.attention_checks):
+        source = rng.choice(images)
+        emotion, value = rng.choice(EMOTIONS), rng.choice([1, 5])
+        image_id = secrets.token_hex(6)
+        shutil.copyfile(out / source["file"], out / IMAGES / f"{image_id}.png")
+        catch.append({"id": image_id, "file": f"{IMAGES}/{image_id}.png", "kind": "instructed",
+                      "emotion": emotion, "accept": [value],
+                      "instruction": f"Attention check: on this page, please choose {value} "
+                                     f"({LIKERT[value]}) for {emotion.capitalize()}."})
+    practice = []
+    for _ in range(plan.practice):
+        seed = rng.randrange(2**31)
+        while seed in used_seeds:
+            seed = rng.randrange(2**31)
+        used_seeds.add(seed)
+        label = np.asarray(rng.choice([one_hot(e) for e in EMOTIONS]))
+        face = to_uint8(pipeline.generate(label[None], seeds=[seed]))[0]
+        practice.append(_write(out, "practice", "", face, plan.size, {"seed": seed})["id"])
+    return StudySettings(
+        entry_key=secrets.token_urlsafe(12) if plan.entry_key else None,
+        completion_url=plan.completion_url, completion_code=plan.completion_code,
+        demographics=plan.demographics, practice=tuple(practice),
+        catch=tuple(parse_settings({"catch": catch}, out / STUDY_FILE).catch),
+    ).to_json()
 
 
 def _write(out: Path, source: str, emotion: str, pixels: np.ndarray, size: int,

@@ -34,6 +34,9 @@ class ModelConfig:
     # D's normalisation: batch (DCGAN) | spectral (Miyato et al. 2018: spectral norm on every
     # layer, no BatchNorm; a Lipschitz D that overfits a small set more slowly). G is unchanged.
     d_norm: str = "batch"
+    # An auxiliary emotion classifier on D's pooled features (AC-GAN, Odena et al. 2017): D
+    # learns the emotion of real faces, G is rewarded when its faces are read as their label.
+    d_classifier: bool = False
 
     def __post_init__(self) -> None:
         if self.resolution not in RESOLUTIONS:

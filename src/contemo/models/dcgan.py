@@ -81,17 +81,26 @@ class Discriminator(nn.Module):
         # DCGAN's final 4x4 conv, seeing one extra channel: the minibatch standard deviation
         self.head = nn.Conv2d(chans[-1] + 1, 1, 4, 1, 0, bias=True)
         self.label_proj = nn.Linear(c.num_labels, chans[-1], bias=False)  # projection term
+        # AC-GAN head: which emotion D reads in the image (trained on reals, read on fakes)
+        self.classifier = nn.Linear(chans[-1], c.num_labels) if c.d_classifier else None
         init_dcgan(self)
         if spectral:  # after init: the parametrisation normalises whatever weights it finds
             for m in self.modules():
                 if isinstance(m, (nn.Conv2d, nn.Linear)):
                     nn.utils.parametrizations.spectral_norm(m)
 
-    def forward(self, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, v: torch.Tensor, with_class: bool = False
+                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Return real/fake logits, and with `with_class` also emotion logits (N, 6)."""
         h = self.features(x)
         out = self.head(minibatch_std(h, v)).flatten(1).squeeze(1)
         pooled = h.sum(dim=(2, 3))
-        return out + (self.label_proj(v.to(pooled.dtype)) * pooled).sum(dim=1)
+        logits = out + (self.label_proj(v.to(pooled.dtype)) * pooled).sum(dim=1)
+        if not with_class:
+            return logits
+        if self.classifier is None:
+            raise ValueError("this discriminator has no classifier (model.d_classifier=false)")
+        return logits, self.classifier(pooled / (h.shape[2] * h.shape[3]))
 
 
 def minibatch_std(h: torch.Tensor, v: torch.Tensor) -> torch.Tensor:

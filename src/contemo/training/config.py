@@ -61,6 +61,9 @@ class TrainConfig:
     loss: str = "bce"  # bce: DCGAN's non-saturating loss (the paper) | hinge (SNGAN/BigGAN)
     r1: float = 0.0  # R1 gradient penalty weight on real images (0: off)
     r1_every: int = 4  # lazy R1: every this many steps, scaled up to match (StyleGAN2)
+    # AC-GAN weight (needs model.d_classifier): D's emotion head learns real faces' emotion,
+    # G's faces must be read as their label; 0 = off (the paper has no classifier).
+    classify: float = 0.0
     # Class-balanced sampling: each emotion drawn equally often. auto = on when the largest
     # class has more than 3x the images of the smallest (AffectNet: 7,215 happy vs 436 disgust).
     balance: bool | str = AUTO
@@ -106,6 +109,9 @@ class TrainConfig:
         need(self.loss in LOSSES, "loss", f"expected one of {', '.join(LOSSES)}")
         need(self.r1 >= 0 and math.isfinite(self.r1), "r1", "expected >= 0")
         need(self.r1_every >= 1, "r1_every", "expected a positive integer")
+        need(self.classify >= 0 and math.isfinite(self.classify), "classify", "expected >= 0")
+        need(not self.classify or self.model.d_classifier, "classify",
+             "needs model.d_classifier=true")
         parse_ops(self.augment)
         need(self.crop in CROP_MODES, "crop", f"expected one of {', '.join(CROP_MODES)}")
         need(0.5 <= self.crop_scale <= 4.0, "crop_scale", "expected a number in [0.5, 4]")
@@ -269,11 +275,11 @@ def apply(base: TrainConfig, changes: dict[str, Any], where: str) -> TrainConfig
         if key not in known:
             raise ContemoError(f"{where}: unknown field {key!r} (fields: {', '.join(sorted(known))})")
         values[key] = schema.within_bounds(TrainConfig, key, _coerce(key, value, where), where)
-    config = replace(base, **values)
-    if model_changes:
-        shape = {**config.model.to_dict(), **schema.parse_text(ModelConfig, model_changes)}
-        config = replace(config, model=ModelConfig.from_dict(shape, f"{where}: field 'model'"))
-    return config
+    if model_changes:  # in the same replace: fields may depend on the shape (classify)
+        model = values.get("model", base.model)
+        shape = {**model.to_dict(), **schema.parse_text(ModelConfig, model_changes)}
+        values["model"] = ModelConfig.from_dict(shape, f"{where}: field 'model'")
+    return replace(base, **values)
 
 
 def load_file(path: str | Path) -> TrainConfig:

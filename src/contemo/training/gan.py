@@ -180,8 +180,15 @@ class GANTrainer:
         with acc.no_sync(self.d_train):  # all-reduce D's gradient once, after the fake pass
             real_in = seen(real).detach().requires_grad_(r1_step)
             with acc.autocast():
-                d_real = self.d_train(real_in, labels).float()
+                if cfg.classify:
+                    d_real, cls_real = self.d_train(real_in, labels, with_class=True)
+                    d_real = d_real.float()
+                else:
+                    d_real = self.d_train(real_in, labels).float()
             loss_real = d_loss(d_real, True, cfg.loss)
+            if cfg.classify:  # D's emotion head learns from real faces only
+                classified = F.cross_entropy(cls_real.float(), labels.argmax(dim=1))
+                loss_real = loss_real + cfg.classify * classified
             penalty = torch.zeros((), device=d_real.device)
             if r1_step:  # lazy R1: ||grad_x D(x)||^2 on reals, scaled by the interval
                 grad, = torch.autograd.grad(d_real.sum(), real_in, create_graph=True)
@@ -197,9 +204,16 @@ class GANTrainer:
         self.d_local.requires_grad_(False)
         self.opt_g.zero_grad(set_to_none=True)
         with acc.autocast():
-            g_logits = self.d_local(seen(fake), fake_labels).float()
+            if cfg.classify:
+                g_logits, cls_fake = self.d_local(seen(fake), fake_labels, with_class=True)
+                g_logits = g_logits.float()
+            else:
+                g_logits = self.d_local(seen(fake), fake_labels).float()
         # bce: non-saturating, G maximises log D(G(z)); hinge: G maximises D(G(z))
         loss_g = F.softplus(-g_logits).mean() if cfg.loss == "bce" else -g_logits.mean()
+        if cfg.classify:  # G's faces must be read as the emotion they were asked for
+            loss_g = loss_g + cfg.classify * F.cross_entropy(cls_fake.float(),
+                                                             fake_labels.argmax(dim=1))
         seeking = (mode_seeking(fake, z, self.diversity_cap) if cfg.diversity
                    else torch.zeros((), device=loss_g.device))
         acc.backward(loss_g - cfg.diversity * seeking)

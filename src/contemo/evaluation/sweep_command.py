@@ -30,8 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=11, help="label steps incl. both ends "
                         "(paper: 11, weights 0.0, 0.1, ..., 1.0)")
     parser.add_argument("--emotions", default=None,
-                        help="comma-separated extreme emotions (default: sad,disgust,fear,angry,"
-                             "happy)")
+                        help="comma-separated extreme emotions (default: those of sad, disgust, "
+                             "fear, angry, happy the model was trained on)")
     parser.add_argument("--calibrated", default=None, metavar="SWEEP_DIR",
                         help="walk calibrated weights from that sweep's calibration.json and "
                              "compare linearity with it")
@@ -47,7 +47,10 @@ def run(args: argparse.Namespace) -> int:
     from contemo.evaluation.sweep import SweepConfig, run_sweep
     from contemo.interpolation import calibrated_weights
 
-    emotions = tuple(e for e in (args.emotions or ",".join(EXTREME_EMOTIONS)).split(",") if e)
+    pipeline, scorer = load_models(args)
+    # Default: the paper's five, or those of them the model was trained on (London: happy).
+    default = ",".join(e for e in EXTREME_EMOTIONS if e in pipeline.trained)
+    emotions = tuple(e for e in (args.emotions or default).split(",") if e)
     base = SweepConfig(noises=args.noises, steps=args.steps, emotions=emotions, seed=args.seed,
                        batch_size=args.batch_size, precision=resolve_precision(args))
     config = base
@@ -55,7 +58,6 @@ def run(args: argparse.Namespace) -> int:
         weights = {e: tuple(calibrated_weights(args.calibrated, e, args.steps).tolist())
                    for e in base.emotions}
         config = SweepConfig(**{**base.__dict__, "weights": weights})
-    pipeline, scorer = load_models(args)
     summary = run_sweep(pipeline, scorer, config, args.out,
                         checkpoint=args.checkpoint or "shipped", resume=args.resume,
                         progress=not args.quiet,

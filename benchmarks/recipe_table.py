@@ -1,0 +1,72 @@
+"""The recipe table of docs/training.md: London target figures of several runs side by side.
+
+Run: `python benchmarks/recipe_table.py NAME=RUN_DIR:TARGETS_JSON ...` where each
+TARGETS_JSON was written by `benchmarks/london_targets.py RUN_DIR/generator --out ...`.
+Prints a Markdown table (variant, the changes from the run's preset, steps, wall
+minutes, the seven target figures) and writes it as JSON beside the first input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from contemo.training.config import get_preset, load_file
+
+FIGURES = [  # (key in targets, column, format)
+    ("faces_found", "faces", "{:.3f}"),
+    ("judge_auc_end_vs_start", "AUC", "{:.3f}"),
+    ("mean_p_end_at_end", "P(happy) w=1", "{:.3f}"),
+    ("spearman_p_end", "Spearman", "{:.2f}"),
+    ("same_person", "same z same person", "{:.3f}"),
+    ("different_below_0_6", "different z matched", "{:.3f}"),
+    ("fed_ratio", "FED / floor", "{:.2f}"),
+]
+
+
+def changes(run: Path) -> str:
+    """Return the fields of the run's config that differ from its preset, as key=value."""
+    config = load_file(run / "config.json")
+    base = get_preset(config.preset).to_dict()
+    out = []
+    for key, value in config.to_dict().items():
+        if key in ("data", "out", "layout", "steps", "preset"):
+            continue
+        if key == "model":
+            out += [f"model.{k}={v}" for k, v in value.items() if base["model"].get(k) != v]
+        elif base.get(key) != value:
+            out.append(f"{key}={value}")
+    return ", ".join(out) or "(the preset)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("entries", nargs="+", metavar="NAME=RUN_DIR:TARGETS_JSON")
+    args = parser.parse_args()
+    rows = []
+    for entry in args.entries:
+        name, _, rest = entry.partition("=")
+        run, _, targets = rest.partition(":")
+        report = json.loads(Path(targets).read_text())
+        stats = [json.loads(line) for line in (Path(run) / "stats.jsonl").read_text().splitlines()]
+        row = {"variant": name, "changes": changes(Path(run)), "steps": stats[-1]["step"],
+               "wall_min": round(stats[-1]["time_s"] / 60, 1)}
+        for key, _, _ in FIGURES:
+            row[key] = report["targets"][key]["generated"]
+        rows.append(row)
+    head = ["variant", "changes from preset", "steps", "wall min"] + [c for _, c, _ in FIGURES]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for row in rows:
+        cells = [row["variant"], row["changes"], str(row["steps"]), str(row["wall_min"])]
+        cells += [fmt.format(row[key]) for key, _, fmt in FIGURES]
+        print("| " + " | ".join(cells) + " |")
+    first = Path(args.entries[0].partition("=")[2].partition(":")[2])
+    out = first.with_name("recipe_table.json")
+    out.write_text(json.dumps(rows, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -8,7 +8,18 @@ def run(*args):
     return subprocess.run([sys.executable, "-m", "contemo", *args], capture_output=True, text=True, check=False)
 
 
+def _listed(help_text):
+    """Return the command words `--help` lists (4-space indented, continuation lines skipped)."""
+    return [line.split()[0] for line in help_text.splitlines()
+            if line.startswith("    ") and not line.startswith("     ")]
+
+
 def test_help_lists_commands():
+    from contemo.cli import COMMANDS
+
     out = run("--help")
     assert out.returncode == 0
-    assert "contemo" in out.stdout
+    assert _listed(out.stdout) == list(dict.fromkeys(words[0] for words, _ in COMMANDS))
+    for group in ("data", "evaluate", "regressor", "study"):
+        sub = run(group, "--help")
+        assert _listed(sub.stdout) == [words[1] for words, _ in COMMANDS if words[0] == group]

@@ -1,7 +1,9 @@
 """The scorer registry: a name on the command line -> an object that scores faces.
 
-A scorer has ``.name``, ``.classes`` and ``score(images in [-1, 1]) -> dict`` with CPU
+A scorer has ``.name``, ``.classes`` and ``score(images in [-1, 1]) -> dict`` with
 tensors ``valence`` (N,), ``arousal`` (N,), ``probs`` (N, K) and ``features`` (N, F).
+The tensors may live on the scorer's device (the judge keeps them there so a sweep on a
+GPU does not copy every batch back), so callers move them with ``.cpu()`` before numpy.
 Loaders are looked up by name here (never built from strings), import their model
 only when asked for, and a scorer that cannot be loaded is a one-line error.
 """

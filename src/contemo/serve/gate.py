@@ -1,7 +1,7 @@
 """Who may use the generator, and how many requests may wait for it: the explorer's fairness.
 
 One CPU-bound generator serves everyone, so two things keep a flood of large batch
-requests from starving people dragging the pad (issue 11: 45 clients sending the
+requests from starving people dragging the pad (without it, 45 clients sending the
 largest batch pushed single faces to a 54 s median):
 
 * `Admission` (ASGI middleware) counts requests in flight per kind, from arrival until

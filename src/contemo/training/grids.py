@@ -61,16 +61,3 @@ def save_grid(path: Path, images: torch.Tensor, rows: int, col_titles: Sequence[
     scale = 2 if images.shape[-1] <= 32 else 1
     image = grid_image(images, rows, col_titles, row_titles, scale)
     return atomic_write(path, lambda tmp: image.save(tmp, format="PNG"))
-
-
-def save_strip(path: Path, model_dir: Path, emotion: str, seeds: Sequence[int],
-               steps: int = 11) -> Path:
-    """Return `path` after writing Neutral->emotion strips (rows: seeds) of a released G."""
-    from contemo.emotions import neutral_to
-    from contemo.generation.pipeline import EmotionPipeline
-
-    pipe = EmotionPipeline.from_pretrained(model_dir)
-    labels = np.tile(neutral_to(emotion, steps), (len(seeds), 1))
-    images = pipe.generate(labels, seeds=[s for s in seeds for _ in range(steps)])
-    titles = [f"{w:.1f}" for w in np.linspace(0.0, 1.0, steps)]
-    return save_grid(path, images, len(seeds), titles, [f"seed {s}" for s in seeds])

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import numpy as np
-
-from contemo.emotions import AFFECTNET_CLASSES, VA_ANCHORS, canonical_emotion
+from contemo.emotions import VA_ANCHORS, canonical_emotion
 
 # AU -> what the renderer moves for it (docs and ground-truth column order).
 ACTION_UNITS: dict[str, str] = {
@@ -75,12 +73,6 @@ PROTOTYPES: dict[str, dict[str, float]] = {e: parse_code(c) for e, c in PROTOTYP
 def prototype(emotion: str) -> dict[str, float]:
     """Return the AU intensities of an emotion (training or AffectNet spelling) at full strength."""
     return dict(PROTOTYPES[canonical_emotion(emotion, tuple(VA_ANCHORS))])
-
-
-def class_matrix() -> np.ndarray:
-    """Return an (8, n_AUs) array: row k is AffectNet class k's prototype over AU_NAMES."""
-    rows = [[prototype(name).get(au, 0.0) for au in AU_NAMES] for name in AFFECTNET_CLASSES]
-    return np.array(rows, dtype=np.float64)
 
 
 def blend(weights: Mapping[str, float]) -> dict[str, float]:

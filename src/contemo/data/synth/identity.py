@@ -18,7 +18,6 @@ GENDERS: tuple[str, ...] = ("m", "f")
 FACES_AGE_COUNTS: dict[str, int] = {"y": 58, "m": 56, "o": 57}  # FACES: 171 people (Ebner 2010)
 
 AGE_RANGES = {"y": (19, 31), "m": (39, 55), "o": (69, 80)}  # FACES' age ranges, years
-HAIR_STYLES = ("short", "receding", "long", "bob", "updo")
 
 # Skin tones from light to dark (sRGB), interpolated; FACES is mostly light-skinned,
 # the sampler still covers the range so a model trained on it sees variety.

@@ -37,10 +37,9 @@ from contemo.data import open_dataset
 from contemo.data.faces import scan_faces
 from contemo.data.synth.sets import make_faces_set
 from contemo.emotions import EMOTIONS
-from contemo.hardware import native_bf16
+from contemo.hardware import accelerate_precision, native_bf16, resolve_precision
 from contemo.models import Discriminator, Generator
 from contemo.training.config import TrainConfig, get_preset
-from contemo.training.fastpaths import resolve_precision
 from contemo.training.gan import GANTrainer, TrainData
 
 PRESET_OF = {64: "synth64", 256: "paper256"}
@@ -102,8 +101,9 @@ def baseline_step_fn(cfg: TrainConfig, folder: Path, workers: int) -> Callable[[
 def trainer_step_fn(cfg: TrainConfig, data: TrainData, run_dir: Path) -> Callable[[], None]:
     """Return one real `GANTrainer` step under `cfg`'s fast paths."""
     AcceleratorState._reset_state(reset_partial_state=False)
-    precision = resolve_precision(cfg.mixed_precision, torch.cuda.is_available())
-    acc = Accelerator(mixed_precision=precision, cpu=not torch.cuda.is_available())
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    precision = resolve_precision(cfg.mixed_precision, device, training=True)
+    acc = Accelerator(mixed_precision=accelerate_precision(precision), cpu=device == "cpu")
     trainer = GANTrainer(replace(cfg, mixed_precision=precision), acc, run_dir, data)
 
     def step() -> None:

@@ -136,7 +136,7 @@ def test_evaluate_identity_bad_input_is_one_line(tmp_path, capsys):
 def test_evaluate_identity_bad_device_is_one_line(judge, tmp_path, capsys):
     assert main(["evaluate", "identity", "--device", "nosuch", "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err.strip()
-    assert "--device nosuch: cannot use" in err and "\n" not in err
+    assert "--device 'nosuch': expected auto, cpu" in err and "\n" not in err
 
 
 @pytest.mark.skipif(not LONDON.is_dir(), reason="London set absent")

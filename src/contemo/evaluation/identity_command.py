@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 
+from contemo.hardware import add_device_argument
+
 EXAMPLES = """\
   contemo evaluate identity --out runs/identity.json
   contemo evaluate identity --checkpoint runs/00004-london64/generator \\
@@ -42,8 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--grid", metavar="PNG", help="also write the first 8 seeds' strips")
     parser.add_argument("--out", metavar="JSON", default="identity.json",
                         help="where to write the report (default identity.json)")
-    parser.add_argument("--device", default="cpu",
-                        help="torch device for the generator and the judge (dlib runs on CPU)")
+    add_device_argument(parser)  # generator and judge; dlib runs on the CPU
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -53,13 +54,15 @@ def run(args: argparse.Namespace) -> int:
     from contemo.evaluation.identity_report import format_table, identity_report
     from contemo.evaluation.identity_strip import StripConfig
     from contemo.fileio import atomic_write_json
+    from contemo.hardware import resolve_device
 
     if not 0.0 <= args.margin <= 1.0:
         raise ContemoError(f"--margin must be in [0, 1], got {args.margin}")
     config = StripConfig(start=args.start, end=args.end, seeds=args.seeds, steps=args.steps,
                          seed=args.seed, margin=args.margin)
     report = identity_report(config, args.checkpoint, real=args.real, layout=args.layout,
-                             grid=args.grid, progress=not args.quiet, device=args.device)
+                             grid=args.grid, progress=not args.quiet,
+                             device=str(resolve_device(args.device)))
     print(format_table(report))
     try:
         atomic_write_json(args.out, report)

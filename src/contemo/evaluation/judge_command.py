@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 
+from contemo.hardware import add_device_argument
+
 EXAMPLES = """\
   contemo evaluate judge out/generated --out runs/judge-generated
   contemo evaluate judge ../shared/data/london-faces --layout london --crop 0.6 --out runs/judge-london
@@ -44,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=256,
                         help="images per forward pass (default: 256)")
     parser.add_argument("--threads", type=int, default=None, help="decoding threads")
-    parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    add_device_argument(parser)
     parser.add_argument("--no-plot", action="store_true", help="skip judge.png")
 
 
@@ -57,11 +59,13 @@ def run(args: argparse.Namespace) -> int:
     from contemo.errors import ContemoError
     from contemo.evaluation.judge_scores import rows, score_folder, summary
     from contemo.fileio import atomic_write_bytes, atomic_write_json
+    from contemo.hardware import resolve_device
     from contemo.models.judge import Judge
 
     if args.batch_size < 1:
         raise ContemoError(f"--batch-size must be at least 1, got {args.batch_size}")
-    judge = Judge.from_file(args.judge_weights, crop=args.crop, device=args.device)
+    judge = Judge.from_file(args.judge_weights, crop=args.crop,
+                            device=resolve_device(args.device))
     result = score_folder(judge, args.root, args.layout, manifest=args.manifest,
                           skip_bad=args.skip_bad, batch_size=args.batch_size, threads=args.threads)
     report = summary(result, judge)

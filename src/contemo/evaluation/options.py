@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from contemo.hardware import add_device_argument, add_precision_argument
+
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare --checkpoint, --scorer, --scorer-weights, --precision, --batch-size, --device."""
@@ -15,27 +17,27 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                              "(the independent FER2013 classifier); default regressor")
     parser.add_argument("--scorer-weights", default=None, metavar="PATH",
                         help="the scorer's weights (default: its shipped/installed ones)")
-    parser.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
-                        help="autocast for generator and scorer (default auto: bf16 where the "
-                             "CPU/GPU has it natively, scores within noise, else fp32; see "
-                             "benchmarks/bench_sweep.py)")
+    add_precision_argument(parser, "auto", "generator and scorer; bf16 scores are within "
+                           "noise of fp32 (benchmarks/bench_sweep.py)")
     parser.add_argument("--batch-size", type=int, default=550,
                         help="faces generated and scored at once (default 550)")
     parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True,
                         help="NHWC convolutions in generator and scorer (default on: faster with "
                              "oneDNN on CPU)")
     parser.add_argument("--seed", type=int, default=0, help="first noise seed")
-    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    add_device_argument(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def resolve_precision(args: argparse.Namespace) -> str:
-    """Return --precision made concrete (auto: bf16 where native on --device, else fp32)."""
-    if args.precision == "auto":
-        from contemo.hardware import auto_precision
+def resolve_runtime(args: argparse.Namespace) -> tuple[Any, str]:
+    """Return (torch device, concrete precision) of --device and --precision, made concrete in
+    `args` too so the summary a command writes names what ran."""
+    from contemo.hardware import resolve_device, resolve_precision
 
-        args.precision = auto_precision(args.device)
-    return args.precision
+    device = resolve_device(str(args.device))
+    args.device = str(device)
+    args.precision = resolve_precision(args.precision, device)
+    return device, args.precision
 
 
 def load_models(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -46,10 +48,10 @@ def load_models(args: argparse.Namespace) -> tuple[Any, Any]:
 
     if args.batch_size < 1:
         raise ContemoError(f"--batch-size must be at least 1, got {args.batch_size}")
-    pipeline = EmotionPipeline.from_pretrained(args.checkpoint, args.device,
-                                               precision=resolve_precision(args),
+    device, precision = resolve_runtime(args)
+    pipeline = EmotionPipeline.from_pretrained(args.checkpoint, device, precision=precision,
                                                channels_last=args.channels_last)
-    scorer = load_scorer(args.scorer, args.scorer_weights, args.device)
+    scorer = load_scorer(args.scorer, args.scorer_weights, str(device))
     return pipeline, prepare_scorer(scorer, args.channels_last)
 
 

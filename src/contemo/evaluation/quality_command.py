@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 
+from contemo.hardware import add_device_argument
+
 EXAMPLES = """\
   contemo evaluate quality --real data/synth --layout faces --out out/quality.json
   contemo evaluate quality --real ../shared/data/london-faces --layout london --features judge
@@ -51,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reference", action=argparse.BooleanOptionalAction, default=True,
                         help="also score two halves of the real images against each other "
                         "(the floor a perfect generator reaches; default on)")
-    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    add_device_argument(parser)
     parser.add_argument("--out", metavar="JSON", default="quality.json",
                         help="where to write the report (default: quality.json)")
 
@@ -64,12 +66,14 @@ def run(args: argparse.Namespace) -> int:
     from contemo.evaluation.quality_features import load_space
     from contemo.fileio import atomic_write_json
     from contemo.generation.pipeline import EmotionPipeline
+    from contemo.hardware import resolve_device
 
     for flag in ("max_per_class", "kid_subsets", "kid_subset_size"):
         if getattr(args, flag) < 1:
             raise ContemoError(f"--{flag.replace('_', '-')} must be at least 1")
-    pipeline = EmotionPipeline.from_pretrained(args.checkpoint, device=args.device)
-    space = load_space(args.features, regressor=args.regressor, device=args.device)
+    device = resolve_device(args.device)
+    pipeline = EmotionPipeline.from_pretrained(args.checkpoint, device=device)
+    space = load_space(args.features, regressor=args.regressor, device=str(device))
     dataset = open_dataset(args.real, args.layout, pipeline.resolution, manifest=args.manifest)
     real = dataset.images_uint8.float().div_(127.5).sub_(1.0)
     report = quality_report(

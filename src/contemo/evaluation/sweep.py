@@ -28,8 +28,8 @@ from contemo.errors import ContemoError
 from contemo.evaluation.scorers import Scorer, check_scores
 from contemo.evaluation.stats import between_distance, pair_distance
 from contemo.fileio import atomic_write, atomic_write_json
+from contemo.hardware import PRECISIONS, autocast
 
-PRECISIONS = ("fp32", "bf16")
 PARTS = "parts"  # finished emotions, for resume
 PARTS_FORMAT = 2  # 2: parts hold the scorer's class probabilities; older parts are not resumed
 CONFIG_FILE = "sweep_config.json"
@@ -116,11 +116,6 @@ def fingerprint(config: SweepConfig, scorer: Scorer, checkpoint: str) -> str:
     """Return a short hash of everything that makes two sweeps' parts interchangeable."""
     blob = json.dumps([config.to_dict(), scorer.name, checkpoint, PARTS_FORMAT], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def autocast(precision: str, device: torch.device) -> torch.autocast:
-    """Return the autocast context for a precision name (fp32: disabled)."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
 def sweep_emotion(pipeline: Any, scorer: Scorer, config: SweepConfig, k: int,

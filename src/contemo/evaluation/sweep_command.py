@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the sweep, print the summary table; return 0."""
     from contemo.emotions import EXTREME_EMOTIONS
     from contemo.evaluation.calibration_report import compare_calibration
-    from contemo.evaluation.options import load_models, resolve_precision
+    from contemo.evaluation.options import load_models
     from contemo.evaluation.sweep import SweepConfig, run_sweep
     from contemo.interpolation import calibrated_weights
 
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     default = ",".join(e for e in EXTREME_EMOTIONS if e in pipeline.trained)
     emotions = tuple(e for e in (args.emotions or default).split(",") if e)
     base = SweepConfig(noises=args.noises, steps=args.steps, emotions=emotions, seed=args.seed,
-                       batch_size=args.batch_size, precision=resolve_precision(args))
+                       batch_size=args.batch_size, precision=args.precision)
     config = base
     if args.calibrated:
         weights = {e: tuple(calibrated_weights(args.calibrated, e, args.steps).tolist())

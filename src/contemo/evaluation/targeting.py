@@ -21,8 +21,8 @@ from tqdm import tqdm
 from contemo.emotions import EMOTIONS, VA_ANCHORS
 from contemo.errors import ContemoError
 from contemo.evaluation.scorers import Scorer, check_scores
-from contemo.evaluation.sweep import PRECISIONS, autocast
 from contemo.fileio import atomic_write_json
+from contemo.hardware import PRECISIONS, autocast
 from contemo.interpolation import Anchors, va_to_label
 
 TARGETING_FORMAT = "contemo-targeting/1"

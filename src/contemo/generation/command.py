@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 
+from contemo.hardware import add_device_argument, add_precision_argument
+
 EXAMPLES = """\
   contemo generate --emotion happy --steps 11 --seeds 0-7 --out out/happy
   contemo generate --from sad --to happy --seeds 0-3 --out out/sad-happy --gif
@@ -62,11 +64,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", metavar="DIR|NAME",
                         help="released generator folder (config.json + generator.safetensors), "
                         "a training run folder, or a shipped name: synth64 (default), london64")
-    parser.add_argument("--device", default="auto",
-                        help="auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:1, mps")
-    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"),
-                        help="fp32 (default): the same seed gives the same pixels everywhere; "
-                        "bf16/fp16: faster, last bits differ")
+    add_device_argument(parser)
+    add_precision_argument(parser, "fp32", "the same seed gives the same pixels on every "
+                           "machine (bf16/fp16 are faster, their last bits differ)")
     parser.add_argument("--batch-size", type=int, default=256, metavar="N",
                         help="images per forward pass (default 256)")
 
@@ -83,7 +83,8 @@ def add_figure_arguments(parser: argparse.ArgumentParser) -> None:
 def load_pipeline(args: argparse.Namespace):
     """Return the EmotionPipeline for --checkpoint/--device; bad values are one-line errors."""
     from contemo.errors import ContemoError
-    from contemo.generation.pipeline import EmotionPipeline, resolve_device
+    from contemo.generation.pipeline import EmotionPipeline
+    from contemo.hardware import resolve_device
 
     if args.batch_size < 1:
         raise ContemoError(f"--batch-size {args.batch_size}: expected a positive integer")

@@ -77,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
 def _demo_other_shipped(args: argparse.Namespace, out, scale: int) -> None:
     """Write the same figures for every other generator shipped in the package (out/NAME/)."""
     from contemo.generation.demo_figures import write_demo
-    from contemo.generation.pipeline import EmotionPipeline, resolve_device
+    from contemo.generation.pipeline import EmotionPipeline
+    from contemo.hardware import resolve_device
     from contemo.models.pretrained import DEFAULT_CHECKPOINT, shipped_generators
 
     for name, folder in shipped_generators().items():

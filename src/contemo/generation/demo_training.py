@@ -34,9 +34,7 @@ def train_commands(work: Path, preset: str, people: int | None, device: str
     if people is not None:
         synth += ["--people", str(people)]
     train = ["train", "--preset", preset, "--data", str(work / "data"), "--out",
-             str(work / "runs")]
-    if device == "cpu":
-        train.append("--cpu")
+             str(work / "runs"), "--device", device]
     return [contemo(*synth), contemo(*train)]
 
 

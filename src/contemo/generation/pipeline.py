@@ -16,11 +16,11 @@ import torch
 
 from contemo.emotions import EMOTIONS, check_trained, validate_labels
 from contemo.errors import ContemoError
+from contemo.hardware import autocast, resolve_precision
 from contemo.models.dcgan import Generator
 from contemo.models.pretrained import from_pretrained
 
 DEFAULT_BATCH = 256  # big enough to keep a CPU's cores busy, small enough for 256 px on a GPU
-PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def noise_for_seeds(seeds: Sequence[int], z_dim: int) -> torch.Tensor:
@@ -70,15 +70,14 @@ class EmotionPipeline:
     def __init__(self, generator: Generator, meta: dict[str, Any] | None = None,
                  device: str | torch.device = "cpu", precision: str = "fp32",
                  channels_last: bool = False) -> None:
-        if precision not in PRECISIONS:
-            raise ContemoError(f"precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
         self.device = torch.device(device)
         self.generator = generator.to(self.device).eval()
         if channels_last:  # NHWC convolutions: faster on CPUs with oneDNN and on tensor cores
             self.generator = self.generator.to(memory_format=torch.channels_last)
         # fp32 by default: the same seed gives the same pixels on every machine. bf16/fp16
-        # (autocast) trade the last bits for speed in sweeps and serving.
-        self.precision = precision
+        # (autocast) trade the last bits for speed in sweeps and serving; auto is resolved
+        # here, for this device, so `precision` always names what runs.
+        self.precision = resolve_precision(precision, self.device)
         self.meta = meta or {}
         self.config = generator.config
         # Emotions without training images give grey ghosts: refused, not rendered.
@@ -127,10 +126,7 @@ class EmotionPipeline:
         if batch_size < 1:
             raise ContemoError(f"batch size must be at least 1, got {batch_size}")
         self.check_trained(v)
-        dtype = PRECISIONS[self.precision]
-        with torch.inference_mode(), torch.autocast(
-            self.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None
-        ):
+        with torch.inference_mode(), autocast(self.precision, self.device):
             for i in range(0, len(z), batch_size):
                 zb = z[i:i + batch_size].to(self.device)
                 vb = v[i:i + batch_size].to(self.device, torch.float32)
@@ -151,27 +147,6 @@ class EmotionPipeline:
         if z.ndim != 2 or z.shape[1] != self.config.z_dim:
             raise ContemoError(f"z must be (N, {self.config.z_dim}), got {tuple(z.shape)}")
         return z
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """Return the torch device for a --device value ('auto': CUDA, else Apple MPS, else CPU)."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        return torch.device("mps" if mps is not None and mps.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except (RuntimeError, ValueError):
-        raise ContemoError(f"--device {name!r}: expected auto, cpu, cuda, cuda:N or mps") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ContemoError(f"--device {name}: CUDA is not available on this machine")
-    if device.type == "cuda" and device.index is not None \
-            and device.index >= torch.cuda.device_count():
-        raise ContemoError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s)")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ContemoError(f"--device {name}: Apple MPS is not available on this machine")
-    return device
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:

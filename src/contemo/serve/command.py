@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from contemo.hardware import add_device_argument
+
 EXAMPLES = """\
   contemo serve                                  # shipped checkpoint, http://127.0.0.1:8000
   contemo serve --checkpoint runs/00003-synth64/release --port 8080
@@ -22,8 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1",
                         help="interface to listen on (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    parser.add_argument("--device", default="auto",
-                        help="auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:1, mps")
+    add_device_argument(parser)
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--max-batches", type=int, default=2, metavar="N",
@@ -37,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def build(checkpoint: str | None, device: str = "cpu", limits=None):
     """Return the explorer app for a checkpoint folder (None: the shipped one) under `limits`."""
     from contemo.emotions import one_hot
-    from contemo.generation.pipeline import EmotionPipeline, resolve_device
+    from contemo.generation.pipeline import EmotionPipeline
+    from contemo.hardware import resolve_device
     from contemo.models.pretrained import resolve_model_dir
     from contemo.serve.app import create_app
     from contemo.serve.faces import FaceRenderer

@@ -14,6 +14,8 @@ import argparse
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from contemo.hardware import add_device_argument
+
 EXAMPLES = """\
   contemo train --preset synth64 --data data/synth
   contemo train --preset tiny --data data/synth --steps 50 --out /tmp/runs
@@ -43,7 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--out", help="parent folder of run folders (default runs/)")
     parser.add_argument("--resume", metavar="RUN_DIR",
                         help="continue a run from its newest checkpoint (or a checkpoint .json)")
-    parser.add_argument("--cpu", action="store_true", help="train on the CPU even with a GPU")
+    add_device_argument(parser)
+    parser.add_argument("--cpu", action="store_true",
+                        help="deprecated: the same as --device cpu")
     parser.add_argument("--threads", type=int, metavar="N",
                         help="CPU threads per process (default: torch's; 1 is much faster on "
                         "a CPU shared with other jobs)")
@@ -149,6 +153,15 @@ def checked(config):
     return config
 
 
+def train_device(args: argparse.Namespace) -> str:
+    """Return the --device value, with the deprecated --cpu read as --device cpu."""
+    from contemo.errors import ContemoError
+
+    if args.cpu and args.device not in ("auto", "cpu"):
+        raise ContemoError(f"--cpu and --device {args.device} conflict (--cpu is --device cpu)")
+    return "cpu" if args.cpu else args.device
+
+
 def run(args: argparse.Namespace) -> int:
     """Train (or resume) one run; return the exit status."""
     import json
@@ -171,9 +184,9 @@ def run(args: argparse.Namespace) -> int:
 
     from contemo.errors import ContemoError
     from contemo.fileio import atomic_write_json, write_error
+    from contemo.hardware import accelerate_precision, resolve_device, resolve_precision
     from contemo.training.checkpoint import set_aside
     from contemo.training.data import load_train_data
-    from contemo.training.fastpaths import resolve_precision
     from contemo.training.runs import CONFIG, RunLock, clean_leftovers, new_run_dir, truncate_stats
 
     if args.threads is not None:
@@ -186,15 +199,19 @@ def run(args: argparse.Namespace) -> int:
     # A fresh mixed-precision state per call: in-process callers (tests, notebooks) may train
     # twice with different settings; the process group (PartialState) is kept.
     AcceleratorState._reset_state(reset_partial_state=False)
-    state = PartialState(cpu=args.cpu)
+    device = resolve_device(train_device(args))
+    if device.type == "cuda" and device.index is not None:
+        torch.cuda.set_device(device)  # one process: Accelerate uses the current CUDA device
+    state = PartialState(cpu=device.type == "cpu")
     images = data.description["images"]
     if config.batch_size * state.num_processes > images:
         raise ContemoError(f"batch size {config.batch_size} x {state.num_processes} "
                            f"process(es) is more than the {images} training images; use "
                            f"--batch-size {max(1, images // state.num_processes)} or less")
-    precision = resolve_precision(config.mixed_precision, state.device.type == "cuda")
+    precision = resolve_precision(config.mixed_precision, state.device, training=True,
+                                  where="mixed_precision")
     accelerator = Accelerator(
-        cpu=args.cpu, mixed_precision=precision,
+        cpu=device.type == "cpu", mixed_precision=accelerate_precision(precision),
         kwargs_handlers=[DistributedDataParallelKwargs(broadcast_buffers=False)])
     lock = None
     try:

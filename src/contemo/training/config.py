@@ -20,10 +20,10 @@ from contemo import schema
 from contemo.data.facecrop import CROP_MODES
 from contemo.errors import ContemoError
 from contemo.fileio import read_json
+from contemo.hardware import ALIASES, PRECISION_CHOICES
 from contemo.models.config import MODEL_PRESETS, ModelConfig
 from contemo.training.augment import parse_ops
 
-PRECISIONS = ("no", "bf16", "fp16", "auto")
 LOSSES = ("bce", "hinge")
 AUTO = "auto"
 
@@ -79,7 +79,7 @@ class TrainConfig:
     log_every: int = 20  # one stats.jsonl line (means since the last line) every this many steps
     max_loss: float = 1000.0  # a D or G loss above this (or NaN/inf) stops the run: it exploded
     seed: int = 0  # seeds init, data order and noise; same seed + config = same run
-    mixed_precision: str = AUTO  # no | bf16 | fp16 | auto (bf16 where the CPU/GPU has it)
+    mixed_precision: str = AUTO  # fp32 (or no) | bf16 | fp16 | auto: contemo.hardware decides
     channels_last: bool | str = AUTO  # NHWC memory layout: auto = on for CUDA and CPU fp32
     compile: bool = False  # torch.compile G and D (opt-in: compile time dominates short runs)
     fused_adam: bool | str = AUTO  # fused Adam kernels: auto = on for CUDA
@@ -115,8 +115,8 @@ class TrainConfig:
         parse_ops(self.augment)
         need(self.crop in CROP_MODES, "crop", f"expected one of {', '.join(CROP_MODES)}")
         need(0.5 <= self.crop_scale <= 4.0, "crop_scale", "expected a number in [0.5, 4]")
-        need(self.mixed_precision in PRECISIONS, "mixed_precision",
-             f"expected one of {', '.join(PRECISIONS)}")
+        need(self.mixed_precision in (*PRECISION_CHOICES, *ALIASES), "mixed_precision",
+             f"expected one of {', '.join(PRECISION_CHOICES)} (no: fp32)")
         for name in ("channels_last", "fused_adam", "data_on_device", "balance"):
             need(isinstance(getattr(self, name), bool) or getattr(self, name) == AUTO, name,
                  "expected true, false or auto")
@@ -303,13 +303,3 @@ def parse_sets(items: list[str]) -> dict[str, str]:
             raise ContemoError(f"--set {item!r}: expected key=value, e.g. --set lr=2e-4")
         out[key.strip()] = value
     return out
-
-
-def write_presets(folder: str | Path) -> list[Path]:
-    """Return the paths of configs/<preset>.json after (re)writing them from TRAIN_PRESETS."""
-    from contemo.fileio import atomic_write_json
-
-    written = []
-    for name, cfg in TRAIN_PRESETS.items():
-        written.append(atomic_write_json(Path(folder) / f"{name}.json", cfg.to_dict()))
-    return written

@@ -1,4 +1,4 @@
-"""Resolve the "auto" speed switches (issue 6) to concrete choices for the device at hand.
+"""Resolve the "auto" speed switches to concrete choices for the device at hand.
 
 Each switch is a TrainConfig field that a user can force on or off; "auto" picks the
 fast path where it is measured to help and to train as well:
@@ -20,8 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from contemo.errors import ContemoError
-from contemo.hardware import cpu_has_bf16
+from contemo.hardware import resolve_precision
 from contemo.training.config import AUTO, TrainConfig
 
 DATA_MEMORY_SHARE = 0.25  # largest share of free GPU memory the image cache may take
@@ -31,22 +30,11 @@ DATA_MEMORY_SHARE = 0.25  # largest share of free GPU memory the image cache may
 class FastPaths:
     """The concrete speed choices of a run (written to log.txt and the release metadata)."""
 
-    mixed_precision: str  # no | bf16 | fp16
+    mixed_precision: str  # fp32 | bf16 | fp16 (contemo.hardware)
     channels_last: bool
     fused_adam: bool
     data_on_device: bool
     compile: bool
-
-
-def resolve_precision(requested: str, cuda: bool) -> str:
-    """Return the mixed precision mode ("no", "bf16", "fp16") for `requested` on this device."""
-    if requested == AUTO:
-        if cuda:
-            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-        return "bf16" if cpu_has_bf16() else "no"
-    if requested == "fp16" and not cuda:
-        raise ContemoError("mixed_precision fp16 needs a CUDA GPU; use bf16 or no on CPU")
-    return requested
 
 
 def resolve(config: TrainConfig, device: torch.device, data_bytes: int) -> FastPaths:
@@ -56,14 +44,15 @@ def resolve(config: TrainConfig, device: torch.device, data_bytes: int) -> FastP
     def pick(value: bool | str, auto: bool) -> bool:
         return auto if value == AUTO else bool(value)
 
-    precision = resolve_precision(config.mixed_precision, cuda)
+    precision = resolve_precision(config.mixed_precision, device, training=True,
+                                  where="mixed_precision")
     fits = False
     if cuda:
         free, _ = torch.cuda.mem_get_info(device)
         fits = data_bytes < DATA_MEMORY_SHARE * free
     return FastPaths(
         mixed_precision=precision,
-        channels_last=pick(config.channels_last, cuda or precision == "no"),
+        channels_last=pick(config.channels_last, cuda or precision == "fp32"),
         fused_adam=pick(config.fused_adam, cuda),
         data_on_device=pick(config.data_on_device, fits) or not cuda,
         compile=config.compile,

@@ -205,19 +205,6 @@ def load_checkpoint(path: Path, model: VARegressor, opt: torch.optim.Optimizer) 
     return epoch
 
 
-def pick_device(name: str) -> torch.device:
-    """Return the torch device for 'auto' (CUDA when present, else CPU), 'cpu' or 'cuda[:i]'."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ContemoError(f"--device {name!r}: expected auto, cpu or cuda") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ContemoError(f"--device {name}: CUDA is not available on this machine")
-    return device
-
-
 def train(run_dir: Path, config: RegressorTrainConfig, train_set: Split, held_out: Split, *,
           device: torch.device, resume: bool = False, name: str = "contemo-regressor"
           ) -> VARegressor:

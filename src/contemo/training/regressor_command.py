@@ -15,6 +15,8 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from contemo.hardware import add_device_argument
+
 EXAMPLES = """\
   contemo regressor train --data data/va --preset synth --out runs/regressor-synth
   contemo regressor train --out runs/regressor-synth --resume
@@ -41,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"run folder (default: next {RUNS_ROOT}/NNNNN-PRESET)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out from its last checkpoint")
-    parser.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
+    add_device_argument(parser)
     parser.add_argument("--threads", type=int, metavar="N",
                         help="CPU threads for torch (default: torch's choice; 1 is often faster "
                         "on a busy machine)")
@@ -94,11 +96,11 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from contemo.errors import ContemoError
+    from contemo.hardware import resolve_device
     from contemo.training.regressor import (
         CHECKPOINT,
         identity_groups,
         load_split,
-        pick_device,
         split_groups,
         train,
         write_run_config,
@@ -138,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
         raise ContemoError("--data DIR is required (an AffectNet-layout folder or manifest)")
     manifest = args.manifest or data.get("manifest")
     val_manifest = args.val_manifest or data.get("val_manifest")
-    device = pick_device(args.device)
+    device = resolve_device(args.device)
     if args.threads is not None:
         if args.threads < 1:
             raise ContemoError(f"--threads must be at least 1, got {args.threads}")

@@ -10,8 +10,7 @@ import pytest
 from data_fixtures import LONDON, make_affectnet, make_faces, make_folder, make_london, write_image
 
 from contemo import cli
-from contemo.data.check_command import LAYOUT_NAMES
-from contemo.data.layouts import LAYOUTS
+from contemo.data.layouts import IDENTITY_LAYOUTS, LAYOUTS
 
 
 def check(capsys, *args):
@@ -21,8 +20,21 @@ def check(capsys, *args):
     return status, out, err
 
 
-def test_layout_choices_match_the_layout_table():
-    assert set(LAYOUT_NAMES) == set(LAYOUTS)
+def test_every_layout_option_comes_from_the_layout_table():
+    import argparse
+
+    parser = cli.build_parser()
+    commands = {("data", "check"): tuple(LAYOUTS), ("evaluate", "quality"): tuple(LAYOUTS),
+                ("evaluate", "judge"): ("plain", *LAYOUTS),
+                ("evaluate", "identity"): IDENTITY_LAYOUTS}
+    for words, expected in commands.items():
+        sub = parser
+        for word in words:
+            sub = next(a for a in sub._actions
+                       if isinstance(a, argparse._SubParsersAction)).choices[word]
+        layout = next(a for a in sub._actions if "--layout" in a.option_strings)
+        assert tuple(layout.choices) == expected, words
+    assert set(IDENTITY_LAYOUTS) <= set(LAYOUTS)
 
 
 def test_clean_faces_set_prints_counts_and_sizes(tmp_path, capsys):

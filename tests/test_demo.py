@@ -15,9 +15,9 @@ from contemo import cli
 from contemo.data.generic import scan_csv
 from contemo.emotions import EMOTIONS, EXTREME_EMOTIONS
 from contemo.errors import ContemoError
+from contemo.figures import grid_layout
 from contemo.generation import demo_training
 from contemo.generation.demo_figures import GRID_SEEDS, STEPS, STRIP_SEEDS
-from contemo.generation.images import grid_layout
 from contemo.models import default_checkpoint
 
 RES = 32

@@ -17,8 +17,8 @@ from contemo import cli
 from contemo.data.generic import scan_csv
 from contemo.emotions import EMOTIONS, label_va
 from contemo.errors import ContemoError
+from contemo.figures import grid_layout
 from contemo.generation import labels as label_sources
-from contemo.generation.images import grid_layout
 from contemo.generation.manifest import COLUMNS
 from contemo.generation.pipeline import EmotionPipeline
 

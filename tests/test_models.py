@@ -10,7 +10,8 @@ import torch
 
 from contemo.emotions import neutral_to, one_hot
 from contemo.errors import ContemoError
-from contemo.generation.pipeline import EmotionPipeline, noise_for_seeds, parse_seeds, to_uint8
+from contemo.figures import to_uint8
+from contemo.generation.pipeline import EmotionPipeline, noise_for_seeds, parse_seeds
 from contemo.models import (
     MODEL_PRESETS,
     Discriminator,

@@ -12,7 +12,8 @@ from PIL import Image
 from serve_fixtures import tiny_checkpoint
 
 from contemo.emotions import EMOTIONS, VA_ANCHORS, mix, one_hot
-from contemo.generation.pipeline import EmotionPipeline, to_uint8
+from contemo.figures import to_uint8
+from contemo.generation.pipeline import EmotionPipeline
 from contemo.interpolation import va_to_label
 from contemo.serve.command import build
 from contemo.serve.faces import png_filename

@@ -23,7 +23,8 @@ from contemo.cli import main
 from contemo.data.images import load_face
 from contemo.emotions import EMOTIONS, one_hot
 from contemo.errors import ContemoError
-from contemo.generation.pipeline import EmotionPipeline, to_uint8
+from contemo.figures import to_uint8
+from contemo.generation.pipeline import EmotionPipeline
 from contemo.serve.faces import encode_png
 from contemo.serve.http import token_hash
 from contemo.serve.study.analysis import analyze

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from contemo.data.layouts import LAYOUTS
+
 EXAMPLES = """\
   contemo data check data/synth --layout faces
   contemo data check /data/FACES --layout faces --json faces-report.json
@@ -19,14 +21,13 @@ EXAMPLES = """\
   contemo data check my_faces/ --layout folder --skip-bad
 """
 
-LAYOUT_NAMES = ("faces", "affectnet", "folder", "csv", "london")  # = layouts.LAYOUTS (tested)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command's options."""
     parser.add_argument("root", metavar="DIR",
                         help="data folder (or the manifest CSV for affectnet/csv)")
-    parser.add_argument("--layout", choices=LAYOUT_NAMES, default="faces",
+    parser.add_argument("--layout", choices=tuple(LAYOUTS), default="faces",
                         help="how the folder is organised (default: faces)")
     parser.add_argument("--manifest", metavar="CSV",
                         help="affectnet/csv: the manifest to read (default: found under DIR)")

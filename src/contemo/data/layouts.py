@@ -25,6 +25,7 @@ LAYOUTS: dict[str, Callable[..., ScanResult]] = {
     "london": scan_london,
 }
 MANIFEST_LAYOUTS = ("affectnet", "csv")  # the layouts that read a CSV manifest
+IDENTITY_LAYOUTS = ("london", "faces")  # the layouts whose names say who is in each photo
 
 
 def collect(root: str | Path, layout: str, *, manifest: str | Path | None = None) -> ScanResult:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 
+from contemo.data.layouts import IDENTITY_LAYOUTS
 from contemo.hardware import add_device_argument
 
 EXAMPLES = """\
@@ -24,7 +25,6 @@ EXAMPLES = """\
   contemo evaluate identity --from neutral --to sad --seeds 100 --real /data/FACES --layout faces
 """
 
-LAYOUT_NAMES = ("london", "faces")  # the layouts that say who is in each photo
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--margin", type=float, default=0.1,
                         help="crop around dlib's face box for the judge (fraction; default 0.1)")
     parser.add_argument("--real", metavar="DIR", help="real photos to score as the reference")
-    parser.add_argument("--layout", choices=LAYOUT_NAMES, default="london",
+    parser.add_argument("--layout", choices=IDENTITY_LAYOUTS, default="london",
                         help="how --real is organised (needs person ids; default london)")
     parser.add_argument("--grid", metavar="PNG", help="also write the first 8 seeds' strips")
     parser.add_argument("--out", metavar="JSON", default="identity.json",

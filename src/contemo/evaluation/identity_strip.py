@@ -164,10 +164,7 @@ def end_features(scored: Scored) -> np.ndarray:
 
 def save_grid(grid: torch.Tensor, file: Any, scale: int = 2) -> None:
     """Write (rows, S, 3, H, W) images in [-1, 1] as one PNG: a row per seed, a column per step."""
-    from torchvision.utils import save_image
+    from contemo.figures import save_png, tensor_grid
 
-    rows, steps = grid.shape[:2]
-    flat = grid.reshape(rows * steps, *grid.shape[2:])
-    if scale > 1:
-        flat = torch.nn.functional.interpolate(flat, scale_factor=scale, mode="nearest")
-    save_image(flat, file, nrow=steps, normalize=True, value_range=(-1, 1), padding=2)
+    rows = grid.shape[0]
+    save_png(tensor_grid(grid.reshape(-1, *grid.shape[2:]), rows, scale=scale), file)

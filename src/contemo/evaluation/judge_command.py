@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 
+from contemo.data.layouts import LAYOUTS
 from contemo.hardware import add_device_argument
 
 EXAMPLES = """\
@@ -25,7 +26,6 @@ EXAMPLES = """\
   contemo evaluate judge faces/ --judge-weights ~/models/emotion_model.hdf5 --out runs/judge
 """
 
-LAYOUT_NAMES = ("plain", "faces", "affectnet", "folder", "csv", "london")
 CSV_NAME, JSON_NAME, PNG_NAME = "judge_scores.csv", "judge_summary.json", "judge.png"
 
 
@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command's options."""
     parser.add_argument("root", metavar="DIR", help="folder of face images (or a data set)")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for CSV, JSON, PNG")
-    parser.add_argument("--layout", choices=LAYOUT_NAMES, default="plain",
+    parser.add_argument("--layout", choices=("plain", *LAYOUTS), default="plain",
                         help="plain: any folder of images, unlabelled (default); others as in "
                         "`contemo data check`, labelled")
     parser.add_argument("--manifest", metavar="CSV", help="affectnet/csv: the manifest to read")

@@ -9,7 +9,7 @@ import numpy as np
 
 from contemo.emotions import FER2013_CLASSES, VA_ANCHORS
 from contemo.evaluation.judge_scores import JudgeResult
-from contemo.fileio import atomic_write
+from contemo.figures import plot_figure, save_plot
 
 # One colour per FER2013 class, stable across every judge figure.
 CLASS_COLORS = dict(zip(FER2013_CLASSES, (
@@ -19,14 +19,9 @@ CLASS_COLORS = dict(zip(FER2013_CLASSES, (
 
 def plot_judge(result: JudgeResult, summary: dict[str, Any], path: str | Path) -> Path:
     """Return `path` after drawing the VA-proxy scatter and, for labelled sets, the confusion."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     labelled = "confusion" in summary
-    fig, axes = plt.subplots(1, 2 if labelled else 1, figsize=(11 if labelled else 5.6, 5),
-                             squeeze=False)
+    fig = plot_figure(figsize=(11 if labelled else 5.6, 5))
+    axes = fig.subplots(1, 2 if labelled else 1, squeeze=False)
     _va_scatter(axes[0, 0], result)
     if labelled:
         _confusion(axes[0, 1], summary)
@@ -35,9 +30,7 @@ def plot_judge(result: JudgeResult, summary: dict[str, Any], path: str | Path) -
         title += f", happy-vs-neutral AUC {summary['auc_happy_vs_neutral']:.3f}"
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
-    plt.close(fig)
-    return Path(path)
+    return save_plot(fig, path)
 
 
 def _va_scatter(ax, result: JudgeResult) -> None:

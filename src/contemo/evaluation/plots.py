@@ -13,29 +13,11 @@ from typing import Any
 import numpy as np
 
 from contemo.emotions import EMOTIONS, va_anchor
-from contemo.fileio import atomic_write
+from contemo.figures import plot_figure, save_plot
 
 VALENCE, AROUSAL = "#d62728", "#2ca02c"  # the paper's Fig. 6: valence red, arousal green
 EMOTION_COLOURS = {"neutral": "#7f7f7f", "sad": "#1f77b4", "disgust": "#8c564b",
                    "fear": "#9467bd", "angry": "#d62728", "happy": "#ff7f0e"}
-
-
-def _pyplot():
-    """Return matplotlib.pyplot on the Agg backend (imported late: it is slow to import)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig: Any, file: Path) -> Path:
-    """Write a figure as PNG atomically and close it."""
-    plt = _pyplot()
-    atomic_write(file, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
-    plt.close(fig)
-    return file
 
 
 def _circumplex(ax: Any, title: str) -> None:
@@ -60,12 +42,12 @@ def _circumplex(ax: Any, title: str) -> None:
 def plot_sweep(steps: Sequence[dict[str, Any]], file: Path, title: str = "",
                anchors: dict[str, Any] | None = None) -> Path:
     """Return `file` after drawing one V/A-vs-step panel per emotion plus the VA-plane paths."""
-    plt = _pyplot()
     emotions = list(dict.fromkeys(row["emotion"] for row in steps))
     cols = 3
     panels = len(emotions) + 1
     rows_n = (panels + cols - 1) // cols
-    fig, axes = plt.subplots(rows_n, cols, figsize=(4.0 * cols, 3.2 * rows_n), squeeze=False)
+    fig = plot_figure(figsize=(4.0 * cols, 3.2 * rows_n))
+    axes = fig.subplots(rows_n, cols, squeeze=False)
     flat = axes.ravel()
     plane = flat[len(emotions)]
     _circumplex(plane, "mean path in VA (x = theoretical anchor, o = measured)")
@@ -97,14 +79,14 @@ def plot_sweep(steps: Sequence[dict[str, Any]], file: Path, title: str = "",
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    return _save(fig, file)
+    return save_plot(fig, file)
 
 
 def plot_calibration(comparison: dict[str, Any], file: Path) -> Path:
     """Return `file` after drawing each emotion's VA progress vs step, before and after."""
-    plt = _pyplot()
     emotions = list(comparison["emotions"])
-    fig, axes = plt.subplots(1, len(emotions), figsize=(3.2 * len(emotions), 3.2), squeeze=False)
+    fig = plot_figure(figsize=(3.2 * len(emotions), 3.2))
+    axes = fig.subplots(1, len(emotions), squeeze=False)
     for ax, emotion in zip(axes[0], emotions, strict=True):
         c = comparison["emotions"][emotion]
         for key, colour, label in (("before", "#7f7f7f", "uniform steps"),
@@ -121,13 +103,13 @@ def plot_calibration(comparison: dict[str, Any], file: Path) -> Path:
         ax.legend(fontsize=6, loc="upper left")
     fig.suptitle("calibrated interpolation: equal steps, equal VA change?", fontsize=10)
     fig.tight_layout()
-    return _save(fig, file)
+    return save_plot(fig, file)
 
 
 def plot_targeting(runs: dict[str, Any], file: Path) -> Path:
     """Return `file` after drawing requested -> achieved arrows on the circumplex, per anchor set."""
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, len(runs), figsize=(5.2 * len(runs), 5.2), squeeze=False)
+    fig = plot_figure(figsize=(5.2 * len(runs), 5.2))
+    axes = fig.subplots(1, len(runs), squeeze=False)
     for ax, (name, run) in zip(axes[0], runs.items(), strict=True):
         mae = run["mae"]["reachable"]
         _circumplex(ax, f"{name} anchors: requested -> achieved\n"
@@ -146,4 +128,4 @@ def plot_targeting(runs: dict[str, Any], file: Path) -> Path:
         ax.plot([], [], "o", mfc="none", color="k", label="anchors used")
         ax.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
-    return _save(fig, file)
+    return save_plot(fig, file)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 
+from contemo.data.layouts import LAYOUTS
 from contemo.hardware import add_device_argument
 
 EXAMPLES = """\
@@ -24,14 +25,13 @@ EXAMPLES = """\
       --regressor runs/regressor-synth/model --max-per-class 500
 """
 
-LAYOUT_NAMES = ("faces", "affectnet", "folder", "csv", "london")
 FEATURE_CHOICES = ("regressor", "judge", "dlib")  # as contemo.evaluation.quality_features
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command's options."""
     parser.add_argument("--real", metavar="DIR", required=True, help="real face images")
-    parser.add_argument("--layout", choices=LAYOUT_NAMES, default="faces",
+    parser.add_argument("--layout", choices=tuple(LAYOUTS), default="faces",
                         help="how --real is organised (default: faces)")
     parser.add_argument("--manifest", metavar="CSV", help="affectnet/csv: the manifest to read")
     parser.add_argument("--checkpoint", metavar="DIR",

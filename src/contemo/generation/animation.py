@@ -18,9 +18,10 @@ from PIL import Image, ImageDraw
 
 from contemo.emotions import label_va, validate_labels
 from contemo.errors import ContemoError
-from contemo.generation.images import BACKGROUND, INK, PAD, font, save_gif, text_size, upscale
+from contemo.figures import BACKGROUND, INK, PAD, font, text_size, to_uint8, upscale
+from contemo.generation.images import save_gif
 from contemo.generation.labels import describe
-from contemo.generation.pipeline import EmotionPipeline, to_uint8
+from contemo.generation.pipeline import EmotionPipeline
 
 MODES = ("pingpong", "forward")
 

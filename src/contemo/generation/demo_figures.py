@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from contemo.emotions import EMOTIONS, EXTREME_EMOTIONS, NEUTRAL, neutral_to, one_hot
+from contemo.figures import grid, save_png
 from contemo.generation import animation, manifest
-from contemo.generation.images import grid, save_png
 from contemo.generation.job import Figures, clear_previous, generate_job, generate_rows
 from contemo.generation.labels import one_hot_set, pair_set, weight_text
 from contemo.generation.pipeline import EmotionPipeline

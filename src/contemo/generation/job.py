@@ -8,7 +8,6 @@ is fine); only the grid's first rows are kept, as uint8.
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -16,14 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 from tqdm import tqdm
 
 from contemo.errors import ContemoError
+from contemo.figures import grid, save_png, to_uint8
 from contemo.generation import manifest
-from contemo.generation.images import grid, save_png
 from contemo.generation.labels import LabelSet
-from contemo.generation.pipeline import EmotionPipeline, to_uint8
+from contemo.generation.pipeline import EmotionPipeline
 
 IMAGE_DIR = "images"
 GRID = "grid.png"
@@ -53,9 +51,7 @@ def image_name(seed: int, step: int, widths: tuple[int, int]) -> str:
 
 def write_image_fast(image: np.ndarray, path: Path) -> None:
     """Write one PNG via temp file + rename (atomic, no fsync: a data set has thousands)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    Image.fromarray(image).save(tmp, format="PNG", compress_level=4)
-    os.replace(tmp, path)
+    save_png(image, path, durable=False)
 
 
 def clear_previous(out: Path, image_dir: str = IMAGE_DIR) -> int:

@@ -147,9 +147,3 @@ class EmotionPipeline:
         if z.ndim != 2 or z.shape[1] != self.config.z_dim:
             raise ContemoError(f"z must be (N, {self.config.z_dim}), got {tuple(z.shape)}")
         return z
-
-
-def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """Return images in [-1, 1] (N, 3, H, W) as uint8 (N, H, W, 3), ready for PIL."""
-    x = ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    return x.permute(0, 2, 3, 1).cpu().numpy()

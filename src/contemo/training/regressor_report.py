@@ -15,6 +15,7 @@ import torch
 
 from contemo.emotions import AFFECTNET_CLASSES
 from contemo.evaluation.metrics import class_report, va_report
+from contemo.figures import plot_figure, save_plot
 from contemo.fileio import atomic_write
 from contemo.models.regressor import VARegressor
 
@@ -55,12 +56,8 @@ def evaluate(model: VARegressor, split: Any, plot: Path | None = None,
 def scatter_plot(pred: np.ndarray, true: np.ndarray, path: Path, report: dict[str, Any],
                  title: str) -> Path:
     """Return `path` after drawing predicted vs true valence and arousal side by side (PNG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(9, 4.4), dpi=110)
+    fig = plot_figure(figsize=(9, 4.4))
+    axes = fig.subplots(1, 2)
     for i, (ax, dim) in enumerate(zip(axes, ("valence", "arousal"))):
         keep = np.isfinite(pred[:, i]) & np.isfinite(true[:, i])
         ax.scatter(true[keep, i], pred[keep, i], s=6, alpha=0.35, color=("#c0392b", "#27ae60")[i],
@@ -78,9 +75,7 @@ def scatter_plot(pred: np.ndarray, true: np.ndarray, path: Path, report: dict[st
         ax.legend(loc="upper left", fontsize=8)
     fig.suptitle(f"VA regressor, {title}", fontsize=10)
     fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
-    plt.close(fig)
-    return path
+    return save_plot(fig, path)
 
 
 def write_model_card(path: Path, run_dir: Path, config: Any, data: dict[str, Any],

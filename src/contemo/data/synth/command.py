@@ -79,7 +79,7 @@ def _save_sheet(target, out, written, faces: bool) -> None:
 
     from contemo.data.synth.sheet import faces_sheet
     from contemo.errors import ContemoError
-    from contemo.fileio import atomic_write
+    from contemo.figures import save_png
 
     if faces:
         image = faces_sheet(out)  # the GIF beside the set has 256 colours; this has them all
@@ -87,6 +87,6 @@ def _save_sheet(target, out, written, faces: bool) -> None:
         with Image.open(written) as im:
             image = im.convert("RGB")
     try:
-        atomic_write(target, lambda tmp: image.save(tmp, format="PNG", optimize=True))
+        save_png(image, target)
     except OSError as err:
         raise ContemoError(f"{target}: cannot write the contact sheet ({err.strerror})") from None

@@ -184,9 +184,9 @@ def make_continuous_set(out: str | Path, count: int, size: int = 128, seed: int 
             classes.update(str(j.row["class"]) for j in jobs)
             first += jobs[:SHEET_IMAGES - len(first)]
     from contemo.data.synth.sheet import continuous_sheet
+    from contemo.figures import save_png
 
-    atomic_write(out / CONTINUOUS_SHEET,
-                 lambda tmp: continuous_sheet(out, first).save(tmp, format="PNG"))
+    save_png(continuous_sheet(out, first), out / CONTINUOUS_SHEET)
     _write_info(out, "continuous", seed, size, count, counts={"class": dict(sorted(
         classes.items()))}, layout="affectnet", manifest=str(MANIFEST),
         contact_sheet=CONTINUOUS_SHEET)

@@ -10,25 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+import numpy as np
+from PIL import Image
 
 from contemo.data.faces import AGE_GROUPS as AGE_NAMES
 from contemo.data.faces import GENDERS as GENDER_NAMES
 from contemo.data.faces import NAME
 from contemo.emotions import EMOTIONS, FACES_LETTER
+from contemo.figures import grid
 
-PAPER = (255, 255, 255)
-INK = (30, 30, 30)
 MIN_TILE, MAX_TILE = 64, 128
-GAP = 2
-
-
-def _font(size: int) -> ImageFont.ImageFont:
-    """Return PIL's bundled font at `size` px (a bitmap font on very old Pillow)."""
-    try:
-        return ImageFont.load_default(size)
-    except TypeError:  # Pillow < 10.1 has no sizes
-        return ImageFont.load_default()
 
 
 def tile_size(size: int) -> int:
@@ -36,39 +27,19 @@ def tile_size(size: int) -> int:
     return max(MIN_TILE, min(MAX_TILE, size))
 
 
-def _fit(im: Image.Image, tile: int) -> Image.Image:
-    """Return `im` at `tile` px: nearest-neighbour when enlarging (pixels stay honest)."""
-    if im.size == (tile, tile):
-        return im
-    method = Image.Resampling.NEAREST if im.width < tile else Image.Resampling.BICUBIC
-    return im.resize((tile, tile), method)
+def _fit(im: Image.Image, tile: int) -> np.ndarray:
+    """Return `im` as uint8 RGB at `tile` px: nearest-neighbour when enlarging (pixels stay honest)."""
+    im = im.convert("RGB")
+    if im.size != (tile, tile):
+        method = Image.Resampling.NEAREST if im.width < tile else Image.Resampling.BICUBIC
+        im = im.resize((tile, tile), method)
+    return np.asarray(im)
 
 
-def grid(tiles: Sequence[Sequence[Image.Image]], tile: int, col_labels: Sequence[str] = (),
-         row_labels: Sequence[str] = (), captions: Sequence[Sequence[str]] = ()) -> Image.Image:
-    """Return a white sheet of `tiles` (rows of images) with column, row and per-tile labels."""
-    font = _font(11)
-    top = 16 if col_labels else 0
-    left = 92 if row_labels else 0
-    cap = 26 if captions else 0
-    rows, cols = len(tiles), max(len(r) for r in tiles)
-    sheet = Image.new("RGB", (left + cols * (tile + GAP), top + rows * (tile + cap + GAP)), PAPER)
-    draw = ImageDraw.Draw(sheet)
-    for j, label in enumerate(col_labels):
-        draw.text((left + j * (tile + GAP) + tile // 2, 2), label, fill=INK, font=font, anchor="ma")
-    for i, row in enumerate(tiles):
-        y = top + i * (tile + cap + GAP)
-        if i < len(row_labels):
-            for k, line in enumerate(row_labels[i].split("\n")):
-                draw.text((4, y + tile // 2 - 12 + 13 * k), line, fill=INK, font=font)
-        for j, im in enumerate(row):
-            x = left + j * (tile + GAP)
-            sheet.paste(_fit(im.convert("RGB"), tile), (x, y))
-            if captions:
-                for k, line in enumerate(captions[i][j].split("\n")):
-                    draw.text((x + tile // 2, y + tile + 1 + 12 * k), line, fill=INK, font=font,
-                              anchor="ma")
-    return sheet
+def sheet(images: Sequence[Sequence[Image.Image]], **labels: Sequence) -> Image.Image:
+    """Return the contemo.figures grid of `images` fitted to one tile size, with `labels`."""
+    tile = tile_size(images[0][0].width)
+    return grid([[_fit(im, tile) for im in row] for row in images], **labels)
 
 
 def faces_sheet(folder: str | Path, picture_set: str = "a") -> Image.Image:
@@ -88,8 +59,7 @@ def faces_sheet(folder: str | Path, picture_set: str = "a") -> Image.Image:
                for e in EMOTIONS]
         tiles.append(row)
         labels.append(f"{person}\n{AGE_NAMES[age]} {GENDER_NAMES[gender]}")
-    size = tiles[0][0].width
-    return grid(tiles, tile_size(size), col_labels=EMOTIONS, row_labels=labels)
+    return sheet(tiles, col_labels=EMOTIONS, row_labels=labels)
 
 
 def continuous_sheet(folder: str | Path, jobs: Sequence, columns: int = 8) -> Image.Image:
@@ -100,4 +70,4 @@ def continuous_sheet(folder: str | Path, jobs: Sequence, columns: int = 8) -> Im
         tiles.append([Image.open(j.path) for j in chunk])
         captions.append([f"{j.row['class']}\n{j.row['valence']:+.2f},{j.row['arousal']:+.2f}"
                          for j in chunk])
-    return grid(tiles, tile_size(tiles[0][0].width), captions=captions)
+    return sheet(tiles, captions=captions)

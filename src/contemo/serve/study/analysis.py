@@ -18,7 +18,8 @@ import numpy as np
 
 from contemo.emotions import EMOTIONS
 from contemo.evaluation.study_stats import DEFAULT_BOOTSTRAP, infer
-from contemo.fileio import atomic_write, atomic_write_json
+from contemo.figures import plot_bytes, plot_figure
+from contemo.fileio import atomic_write_bytes, atomic_write_json
 from contemo.serve.study.folder import LIKERT, SOURCES
 
 REAL_COLOR, GENERATED_COLOR = "#1f77b4", "#ff7f0e"  # the paper's blue and orange
@@ -117,19 +118,14 @@ def recognition_verdict(stats: dict[str, Any], shown: str) -> str:
 def plot(stats: dict[str, Any], out: str | Path, title: str = "") -> Path:
     """Return `out` after drawing the Fig. 4-style grid: one panel per shown emotion."""
     out = Path(out)
-    png = figure_png(stats, title)
-    atomic_write(out, lambda tmp: tmp.write_bytes(png))
-    return out
+    return atomic_write_bytes(out, figure_png(stats, title))
 
 
 def figure_png(stats: dict[str, Any], title: str = "") -> bytes:
     """Return the Fig. 4-style grid as PNG bytes (no pyplot state: safe in a server thread)."""
-    import io
-
-    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
-    fig = Figure(figsize=(13, 7.6))
+    fig = plot_figure(figsize=(13, 7.6))
     axes = fig.subplots(2, 3, sharey=True)
     x = np.arange(len(EMOTIONS))
     levels = np.array(list(LIKERT))
@@ -173,9 +169,7 @@ def figure_png(stats: dict[str, Any], title: str = "") -> bytes:
                title="line: mean; bubble area: share of answers at each level",
                title_fontsize=9)
     fig.tight_layout(rect=(0, 0.07, 1, 0.96))
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=130)
-    return buf.getvalue()
+    return plot_bytes(fig, dpi=130)
 
 
 def write_results(stats: dict[str, Any], out_dir: str | Path, title: str = "") -> tuple[Path, Path]:

@@ -119,7 +119,8 @@ def create_study(out: str | Path, data_root: str | Path, layout: str, checkpoint
 def _fill(out: Path, data_root: str | Path, layout: str, checkpoint: str | None,
           plan: StudyPlan, skip_bad: bool) -> str:
     """Return the admin token after writing a whole study (images + study.json) into `out`."""
-    from contemo.generation.pipeline import EmotionPipeline, to_uint8
+    from contemo.figures import to_uint8
+    from contemo.generation.pipeline import EmotionPipeline
     from contemo.models import default_checkpoint
 
     rng = random.Random(plan.seed)
@@ -194,7 +195,7 @@ def _settings(out: Path, plan: StudyPlan, images: list[dict], pipeline, rng: ran
     An instructed catch page copies a random stimulus under a new id (so it looks like
     any other page) and asks for one given answer on one emotion row.
     """
-    from contemo.generation.pipeline import to_uint8
+    from contemo.figures import to_uint8
 
     catch = []
     for _ in range(plan.attention_checks):

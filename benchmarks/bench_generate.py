@@ -19,11 +19,11 @@ from pathlib import Path
 import torch
 from harness import print_table, timed, write_result
 
-from contemo.emotions import neutral_to
 from contemo.generation.demo_figures import write_demo
 from contemo.generation.job import generate_job
-from contemo.generation.labels import pair_set
 from contemo.generation.pipeline import EmotionPipeline
+from contemo.labels.paths import neutral_to
+from contemo.labels.sets import pair_set
 from contemo.models import MODEL_PRESETS, Generator, save_pretrained
 
 

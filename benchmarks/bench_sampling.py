@@ -13,9 +13,9 @@ import time
 import torch
 from harness import matmul_peak, peak_text, print_table, write_result
 
-from contemo.emotions import neutral_to
 from contemo.generation.pipeline import EmotionPipeline
 from contemo.hardware import native_bf16
+from contemo.labels.paths import neutral_to
 from contemo.models import MODEL_PRESETS, Generator
 from contemo.models.pretrained import from_pretrained
 

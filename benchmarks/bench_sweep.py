@@ -25,11 +25,12 @@ import numpy as np
 import torch
 from harness import print_table, write_result
 
-from contemo.emotions import EXTREME_EMOTIONS, neutral_to
+from contemo.emotions import EXTREME_EMOTIONS
 from contemo.errors import ContemoError
 from contemo.evaluation.sweep import SweepConfig, run_sweep
 from contemo.generation.pipeline import EmotionPipeline
 from contemo.hardware import auto_precision, autocast, native_bf16
+from contemo.labels.paths import neutral_to
 from contemo.models import MODEL_PRESETS, Generator, from_pretrained
 
 PAPER_IMAGES = 5 * 1000 * 11

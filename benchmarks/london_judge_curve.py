@@ -8,8 +8,9 @@ import sys
 
 import numpy as np
 
-from contemo.emotions import FER2013_CLASSES, neutral_to
+from contemo.emotions import FER2013_CLASSES
 from contemo.generation.pipeline import EmotionPipeline
+from contemo.labels.paths import neutral_to
 from contemo.models.judge import Judge
 
 ck = sys.argv[1]

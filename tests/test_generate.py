@@ -18,7 +18,7 @@ from contemo.data.generic import scan_csv
 from contemo.emotions import EMOTIONS, label_va
 from contemo.errors import ContemoError
 from contemo.figures import grid_layout
-from contemo.generation import labels as label_sources
+from contemo.generation import label_options as label_sources
 from contemo.generation.manifest import COLUMNS
 from contemo.generation.pipeline import EmotionPipeline
 
@@ -310,9 +310,11 @@ def test_a_refining_source_wins_over_the_one_it_refines(monkeypatch):
     """Room for later sources: one needing --emotion and its own flag beats plain --emotion."""
     import argparse
 
-    def refined(args, steps):
-        return label_sources.LabelSet(label_sources.neutral_to(args.emotion, 3), ["a", "b", "c"],
-                                      f"refined by {args.extra}")
+    from contemo.labels.paths import neutral_to
+    from contemo.labels.sets import LabelSet
+
+    def refined(args, steps, model):
+        return LabelSet(neutral_to(args.emotion, 3), ["a", "b", "c"], f"refined by {args.extra}")
 
     extra = label_sources.LabelSource(
         ("extra", "emotion"), lambda g: g.add_argument("--extra"), refined, uses_steps=False)

@@ -10,7 +10,8 @@ from generation_fixtures import make_checkpoint
 
 from contemo import cli
 from contemo.emotions import EMOTIONS
-from contemo.interpolation import save_calibration, va_to_label
+from contemo.labels.calibration import save_calibration
+from contemo.labels.va import va_to_label
 
 
 @pytest.fixture(scope="module")
@@ -64,3 +65,31 @@ def test_bad_va_and_calibrated_input_is_one_line(ckpt, tmp_path, capsys, args, m
     assert run(ckpt, tmp_path / "bad", *args) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err
+
+
+@pytest.mark.parametrize("trained", [None, ["neutral", "fear", "angry", "happy"]])
+def test_generate_va_and_the_web_app_give_one_label_for_one_checkpoint(tmp_path, capsys, trained):
+    """Anchors moved in config.json (as a measured-anchor release has) and, in the second
+    case, fewer trained emotions: both entry points must follow the checkpoint."""
+    import json
+
+    from fastapi.testclient import TestClient
+
+    from contemo.serve.command import build
+
+    ckpt = make_checkpoint(tmp_path / "moved")
+    config = json.loads((ckpt / "config.json").read_text())
+    config["va_anchors"]["happy"] = [0.3, 0.8]
+    config["va_anchors"]["fear"] = [-0.8, 0.2]
+    if trained:
+        config["trained_emotions"] = trained
+    (ckpt / "config.json").write_text(json.dumps(config))
+    for v, a in ((0.2, 0.5), (-0.5, 0.4), (0.6, -0.7)):
+        assert run(ckpt, tmp_path / f"va{v}{a}", f"--va={v},{a}") == 0
+        generated = labels_of(tmp_path / f"va{v}{a}")[0]
+        face = TestClient(build(str(ckpt))).post("/api/generate", json={
+            "seed": 0, "va": {"valence": v, "arousal": a}, "format": "json"}).json()
+        np.testing.assert_allclose(generated, face["label"], atol=1e-4)  # the API rounds to 4
+    # ... and the label really is the checkpoint's, not the theoretical anchors' one
+    assert not np.allclose(generated, va_to_label(0.6, -0.7).label, atol=1e-3)
+    capsys.readouterr()

@@ -14,17 +14,17 @@ from contemo.errors import ContemoError
 from contemo.evaluation.scorers import SCORERS, register_scorer
 from contemo.evaluation.targeting import measure_targets, target_grid
 from contemo.generation.pipeline import EmotionPipeline
-from contemo.interpolation import (
+from contemo.labels.calibration import (
     CalibrationCurve,
     calibrated_path,
     calibrated_weights,
     isotonic_increasing,
     load_calibration,
-    measured_anchors_from,
+    load_measured_anchors,
     progress_curve,
     save_calibration,
-    va_to_label,
 )
+from contemo.labels.va import va_to_label
 
 W101 = np.linspace(0, 1, 101)
 
@@ -83,7 +83,7 @@ def test_calibration_file_round_trip_and_measured_anchors(tmp_path):
     assert np.allclose(labels.sum(1), 1)
     with pytest.raises(ContemoError, match="no curve for sad"):
         calibrated_weights(tmp_path, "sad")
-    measured = measured_anchors_from(tmp_path)
+    measured = load_measured_anchors(tmp_path)
     for e in EMOTIONS:  # target = measured anchor -> that emotion's one-hot, reached exactly
         t = va_to_label(*measured[e], anchors=measured)
         np.testing.assert_allclose(t.label, one_hot(e), atol=1e-6)
@@ -123,7 +123,7 @@ def test_measured_anchors_need_every_emotion(tmp_path):
     save_calibration(tmp_path, {"sad": _curve([0, 1], np.zeros((2, 2)))},
                      {"neutral": [0, 0], "sad": [-0.5, -0.2], "happy": [None, None]})
     with pytest.raises(ContemoError, match="no measured anchor for disgust, fear, angry, happy"):
-        measured_anchors_from(tmp_path)
+        load_measured_anchors(tmp_path)
 
 
 def test_targeting_reaches_every_reachable_target_of_a_label_reading_model(tmp_path):

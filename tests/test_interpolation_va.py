@@ -7,7 +7,7 @@ import pytest
 
 from contemo.emotions import EMOTIONS, VA_ANCHORS, label_va, one_hot
 from contemo.errors import ContemoError
-from contemo.interpolation import sectors, va_to_label
+from contemo.labels.va import sectors, va_to_label
 
 
 @pytest.mark.parametrize("emotion", EMOTIONS)

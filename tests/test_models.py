@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from contemo.emotions import neutral_to, one_hot
+from contemo.emotions import one_hot
 from contemo.errors import ContemoError
 from contemo.figures import to_uint8
 from contemo.generation.pipeline import EmotionPipeline, noise_for_seeds, parse_seeds
+from contemo.labels.paths import neutral_to
 from contemo.models import (
     MODEL_PRESETS,
     Discriminator,

@@ -10,9 +10,9 @@ import torch
 from data_fixtures import make_faces, make_london
 
 from contemo.cli import main
-from contemo.emotions import neutral_to
 from contemo.errors import ContemoError
 from contemo.generation.pipeline import EmotionPipeline
+from contemo.labels.paths import neutral_to
 from contemo.models import Discriminator
 from contemo.models.config import ModelConfig
 from contemo.training.augment import AdaptiveP, augment, parse_ops

@@ -11,10 +11,11 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from serve_fixtures import tiny_checkpoint
 
-from contemo.emotions import EMOTIONS, VA_ANCHORS, mix, one_hot
+from contemo.emotions import EMOTIONS, VA_ANCHORS, one_hot
 from contemo.figures import to_uint8
 from contemo.generation.pipeline import EmotionPipeline
-from contemo.interpolation import va_to_label
+from contemo.labels.paths import mix
+from contemo.labels.va import va_to_label
 from contemo.serve.command import build
 from contemo.serve.faces import png_filename
 from contemo.serve.schemas import MAX_BATCH_IMAGES, MAX_BATCH_ITEMS, MAX_BATCH_SEEDS

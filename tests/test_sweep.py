@@ -11,7 +11,7 @@ from scipy.stats import spearmanr
 from sweep_fixtures import VAScorer, label_va_np, save_wired
 
 from contemo.cli import main
-from contemo.emotions import EMOTIONS, EXTREME_EMOTIONS, FER2013_CLASSES, VA_ANCHORS, neutral_to
+from contemo.emotions import EMOTIONS, EXTREME_EMOTIONS, FER2013_CLASSES, VA_ANCHORS
 from contemo.errors import ContemoError
 from contemo.evaluation.scorers import SCORERS, load_scorer, register_scorer
 from contemo.evaluation.stats import (
@@ -24,6 +24,7 @@ from contemo.evaluation.stats import (
 )
 from contemo.evaluation.sweep import SweepConfig, run_sweep
 from contemo.generation.pipeline import EmotionPipeline
+from contemo.labels.paths import neutral_to
 
 N, S = 4, 5
 

@@ -17,8 +17,8 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from contemo.cli import main
-from contemo.emotions import neutral_to
 from contemo.generation.pipeline import EmotionPipeline
+from contemo.labels.paths import neutral_to
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 FP32 = ["--set", "mixed_precision=no"]

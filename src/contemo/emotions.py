@@ -29,8 +29,7 @@ accepts measured anchors in their place.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -155,32 +154,6 @@ def one_hot(name: str) -> np.ndarray:
     v = np.zeros(NUM_EMOTIONS, dtype=np.float32)
     v[emotion_index(name)] = 1.0
     return v
-
-
-def mix(a: str, b: str, weight: float) -> np.ndarray:
-    """Return the vector (1 - weight) * one_hot(a) + weight * one_hot(b): a two-emotion blend."""
-    if not 0.0 <= weight <= 1.0 or math.isnan(weight):
-        raise LabelError(f"blend weight {weight} is outside [0, 1]")
-    v = (1.0 - weight) * one_hot(a).astype(np.float64) + weight * one_hot(b)
-    return v.astype(np.float32)
-
-
-def neutral_to(emotion: str, steps: int = 11) -> np.ndarray:
-    """Return the paper's Neutral->emotion path (Eq. 3-4): `steps` vectors, v1 + vi = 1.
-
-    With the default 11 steps the emotion weight goes 0.0, 0.1, ..., 1.0 exactly as
-    in §4.3; the first row is one-hot Neutral and the last one-hot `emotion`.
-    """
-    return path(EMOTIONS[NEUTRAL], emotion, steps)
-
-
-def path(a: str, b: str, steps: int = 11, weights: Iterable[float] | None = None) -> np.ndarray:
-    """Return (steps, 6) vectors blending emotion `a` into `b`, uniform unless `weights` given."""
-    if weights is None:
-        if steps < 2:
-            raise LabelError(f"steps must be at least 2, got {steps}")
-        weights = np.linspace(0.0, 1.0, steps)
-    return np.stack([mix(a, b, float(w)) for w in weights])
 
 
 def validate_label(v: Sequence[float] | np.ndarray, where: str = "label") -> np.ndarray:

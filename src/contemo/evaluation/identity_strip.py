@@ -17,11 +17,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from contemo.emotions import FER2013_CLASSES, canonical_emotion, path
+from contemo.emotions import FER2013_CLASSES, canonical_emotion
 from contemo.errors import ContemoError
 from contemo.evaluation.identity import MARGIN, different_people, same_person, score_faces
 from contemo.evaluation.judge_scores import rank_auc
 from contemo.evaluation.stats import spearman
+from contemo.labels.paths import path
 from contemo.models.face_id import FaceID
 from contemo.models.judge import Judge
 

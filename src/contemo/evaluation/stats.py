@@ -1,7 +1,7 @@
 """Sweep statistics: monotonicity (Spearman), linearity (R^2 of a line), distances for drift.
 
 The isotonic fit of a sweep's progress lives with the calibration it serves
-(contemo.interpolation).
+(contemo.labels.calibration).
 
 Kept free of torch and files so every number in a sweep's summary can be checked by
 hand on a few values (tests/test_sweep.py does).

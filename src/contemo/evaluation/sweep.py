@@ -23,12 +23,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from contemo.emotions import EMOTIONS, EXTREME_EMOTIONS, NEUTRAL, canonical_emotion, path
+from contemo.emotions import EMOTIONS, EXTREME_EMOTIONS, NEUTRAL, canonical_emotion
 from contemo.errors import ContemoError
 from contemo.evaluation.scorers import Scorer, check_scores
 from contemo.evaluation.stats import between_distance, pair_distance
 from contemo.fileio import atomic_write, atomic_write_json
 from contemo.hardware import PRECISIONS, autocast
+from contemo.labels.paths import path, step_weights
 
 PARTS = "parts"  # finished emotions, for resume
 PARTS_FORMAT = 2  # 2: parts hold the scorer's class probabilities; older parts are not resumed
@@ -68,13 +69,8 @@ class SweepConfig:
 
     def step_weights(self, emotion: str) -> np.ndarray:
         """Return the emotion's label weight at each step (0 = Neutral, 1 = the emotion)."""
-        if self.weights is None or emotion not in self.weights:
-            return np.linspace(0.0, 1.0, self.steps)
-        w = np.asarray(self.weights[emotion], dtype=np.float64)
-        if w.shape != (self.steps,) or np.any(np.diff(w) < 0) or w[0] < 0 or w[-1] > 1:
-            raise ContemoError(f"weights for {emotion}: expected {self.steps} ascending values "
-                               f"in [0, 1], got {w.tolist()}")
-        return w
+        return step_weights(self.steps, (self.weights or {}).get(emotion),
+                            f"weights for {emotion}")
 
     def to_dict(self) -> dict[str, Any]:
         """Return the config as JSON-ready data."""

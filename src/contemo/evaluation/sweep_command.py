@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from contemo.evaluation.calibration_report import compare_calibration
     from contemo.evaluation.options import load_models
     from contemo.evaluation.sweep import SweepConfig, run_sweep
-    from contemo.interpolation import calibrated_weights
+    from contemo.labels.calibration import calibrated_weights
 
     pipeline, scorer = load_models(args)
     # Default: the paper's five, or those of them the model was trained on (London: happy).

@@ -19,7 +19,7 @@ import numpy as np
 from contemo.emotions import EMOTIONS, NEUTRAL, va_anchor
 from contemo.evaluation.stats import expected_direction, line_r2, spearman, spearman_rows
 from contemo.fileio import atomic_write, atomic_write_json
-from contemo.interpolation import progress_curve, save_calibration
+from contemo.labels.calibration import progress_curve, save_calibration
 
 SUMMARY_FORMAT = "contemo-sweep/1"
 AXES = ("valence", "arousal")
@@ -74,8 +74,12 @@ def summarise(scores: Any) -> dict[str, Any]:
     }
 
 
-def measured_anchors(results: Sequence[Any]) -> dict[str, list[float | None]]:
-    """Return the mean VA each swept emotion reaches at one-hot, and Neutral's over all starts."""
+def measure_anchors(results: Sequence[Any]) -> dict[str, list[float | None]]:
+    """Return the mean VA each swept emotion reaches at one-hot, and Neutral's over all starts.
+
+    What a sweep writes into calibration.json; `labels.calibration.load_measured_anchors`
+    reads it back.
+    """
     anchors: dict[str, list[float | None]] = {}
     starts = [np.stack([r.valence[:, 0], r.arousal[:, 0]], 1) for r in results
               if r.weights[0] == 0.0]
@@ -130,7 +134,7 @@ def write_report(out: Path, results: Sequence[Any], classes: tuple[str, ...],
     atomic_write(out / "images.csv", lambda tmp: tmp.write_text(text))
     write_csv(out / "steps.csv", steps)
     atomic_write_json(out / "steps.json", steps)
-    anchors = measured_anchors(results)
+    anchors = measure_anchors(results)
     summary = {
         "format": SUMMARY_FORMAT, **meta,
         "emotions": {r.emotion: summarise(r) for r in results},

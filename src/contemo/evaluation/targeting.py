@@ -23,7 +23,7 @@ from contemo.errors import ContemoError
 from contemo.evaluation.scorers import Scorer, check_scores
 from contemo.fileio import atomic_write_json
 from contemo.hardware import PRECISIONS, autocast
-from contemo.interpolation import Anchors, va_to_label
+from contemo.labels.va import Anchors, va_to_label
 
 TARGETING_FORMAT = "contemo-targeting/1"
 

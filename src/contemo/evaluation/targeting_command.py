@@ -36,11 +36,11 @@ def run(args: argparse.Namespace) -> int:
     """Run the targeting check for each anchor set, print the errors; return 0."""
     from contemo.evaluation.options import load_models
     from contemo.evaluation.targeting import run_targeting
-    from contemo.interpolation import measured_anchors_from
+    from contemo.labels.calibration import load_measured_anchors
 
     sets = {"theoretical": None}
     if args.anchors_from:
-        sets["measured"] = measured_anchors_from(args.anchors_from)
+        sets["measured"] = load_measured_anchors(args.anchors_from)
     pipeline, scorer = load_models(args)
     report = run_targeting(pipeline, scorer, args.out, grid=args.grid, per_target=args.per_target,
                            anchor_sets=sets, seed=args.seed, batch_size=args.batch_size,

@@ -20,8 +20,8 @@ from contemo.emotions import label_va, validate_labels
 from contemo.errors import ContemoError
 from contemo.figures import BACKGROUND, INK, PAD, font, text_size, to_uint8, upscale
 from contemo.generation.images import save_gif
-from contemo.generation.labels import describe
 from contemo.generation.pipeline import EmotionPipeline
+from contemo.labels.sets import describe
 
 MODES = ("pingpong", "forward")
 

@@ -29,10 +29,10 @@ STRIPS = "strips"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command's options."""
-    from contemo.generation import labels
+    from contemo.generation import label_options
 
     which = parser.add_argument_group("labels (give exactly one source)")
-    labels.declare(which)
+    label_options.declare(which)
     parser.add_argument("--seeds", default="0-7",
                         help="one face per seed, e.g. 0-7, 3,5,9 or 0-3,10 (default 0-7)")
     add_model_arguments(parser)
@@ -92,16 +92,6 @@ def load_pipeline(args: argparse.Namespace):
                                            precision=args.precision)
 
 
-def checkpoint_anchors(pipe) -> dict[str, tuple[float, float]] | None:
-    """Return the VA anchors the checkpoint was trained with (None: contemo's defaults)."""
-    from contemo.emotions import EMOTIONS
-
-    anchors = pipe.meta.get("va_anchors")  # checked by models.pretrained.read_config
-    if isinstance(anchors, dict) and all(e in anchors for e in EMOTIONS):
-        return {e: (float(anchors[e][0]), float(anchors[e][1])) for e in EMOTIONS}
-    return None
-
-
 def gif_options(args: argparse.Namespace):
     """Return the GifOptions of the --gif-* flags (validated)."""
     from contemo.generation.animation import GifOptions
@@ -115,18 +105,16 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from contemo.errors import ContemoError
-    from contemo.generation import labels, manifest
+    from contemo.generation import label_options, manifest
     from contemo.generation.job import IMAGE_DIR
     from contemo.generation.pipeline import parse_seeds
+    from contemo.labels.va import ModelLabels, checkpoint_anchors
 
-    label_set = labels.build(args)
+    label_options.select(args)  # bad label options fail before the checkpoint loads
     seeds = parse_seeds(args.seeds, limit=SEED_LIMIT)
     if args.grid_rows < 0:
         raise ContemoError(f"--grid-rows {args.grid_rows}: expected 0 or more")
     options = gif_options(args) if args.gif else None
-    if options is not None and len(label_set.labels) < 2:
-        raise ContemoError("--gif needs at least 2 labels to move between (a path, or several "
-                           "--label vectors separated by ';')")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ContemoError(f"--out {out}: exists and is not a folder")
@@ -134,6 +122,12 @@ def run(args: argparse.Namespace) -> int:
         raise ContemoError(f"--out {out}: holds an earlier job's {manifest.MANIFEST}; "
                            "pass --overwrite to replace it or choose another folder")
     pipe = load_pipeline(args)
+    # The checkpoint's own anchors and emotions: --va gives the web app's label for it.
+    label_set = label_options.build(args, ModelLabels(checkpoint_anchors(pipe.meta),
+                                                      pipe.trained))
+    if options is not None and len(label_set.labels) < 2:
+        raise ContemoError("--gif needs at least 2 labels to move between (a path, or several "
+                           "--label vectors separated by ';')")
     try:
         result, run_file = _write_outputs(args, pipe, seeds, label_set, options, out)
     except OSError as err:
@@ -160,9 +154,10 @@ def _write_outputs(args: argparse.Namespace, pipe, seeds: list[int], label_set, 
     from contemo.generation import animation
     from contemo.generation.images import display_scale
     from contemo.generation.job import GRID, Figures, clear_previous, generate_job
+    from contemo.labels.va import checkpoint_anchors
 
     scale = display_scale(args.display_scale, pipe.resolution)
-    anchors = checkpoint_anchors(pipe)
+    anchors = checkpoint_anchors(pipe.meta)
     if args.overwrite:  # an earlier job's figures must not pass for this one's
         clear_previous(out)
         for old in (out / GRID, out / GIF, *(out / STRIPS).glob("seed*.png")):

@@ -40,9 +40,10 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from contemo.errors import ContemoError
-    from contemo.generation.command import checkpoint_anchors, load_pipeline
+    from contemo.generation.command import load_pipeline
     from contemo.generation.demo_figures import write_demo
     from contemo.generation.images import display_scale
+    from contemo.labels.va import checkpoint_anchors
 
     started = time.perf_counter()
     out = Path(args.out)
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     scale = display_scale(args.display_scale, pipe.resolution)
     try:
         files, images = write_demo(pipe, out, scale=scale, method=args.resample,
-                                   batch_size=args.batch_size, anchors=checkpoint_anchors(pipe))
+                                   batch_size=args.batch_size, anchors=checkpoint_anchors(pipe.meta))
     except OSError as err:
         raise ContemoError(f"--out {out}: cannot write there ({err.strerror or err})") from None
     for path in files:

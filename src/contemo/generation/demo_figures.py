@@ -10,12 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from contemo.emotions import EMOTIONS, EXTREME_EMOTIONS, NEUTRAL, neutral_to, one_hot
+from contemo.emotions import EMOTIONS, EXTREME_EMOTIONS, NEUTRAL, one_hot
 from contemo.figures import grid, save_png
 from contemo.generation import animation, manifest
 from contemo.generation.job import Figures, clear_previous, generate_job, generate_rows
-from contemo.generation.labels import one_hot_set, pair_set, weight_text
 from contemo.generation.pipeline import EmotionPipeline
+from contemo.labels.paths import neutral_to
+from contemo.labels.sets import one_hot_set, pair_set, weight_text
 
 GRID_SEEDS = list(range(8))  # rows of Fig. 3
 STRIP_SEEDS = list(range(4))  # rows of each Neutral->emotion strip

@@ -20,8 +20,8 @@ from tqdm import tqdm
 from contemo.errors import ContemoError
 from contemo.figures import grid, save_png, to_uint8
 from contemo.generation import manifest
-from contemo.generation.labels import LabelSet
 from contemo.generation.pipeline import EmotionPipeline
+from contemo.labels.sets import LabelSet
 
 IMAGE_DIR = "images"
 GRID = "grid.png"

@@ -38,16 +38,14 @@ from pydantic import ValidationError
 from contemo import __version__
 from contemo.emotions import (
     EMOTIONS,
-    VA_ANCHORS,
     check_trained,
     label_va,
-    mix,
     parse_label,
     validate_label,
 )
 from contemo.errors import ContemoError
-from contemo.generation.command import checkpoint_anchors
-from contemo.interpolation import sectors, va_to_label
+from contemo.labels.paths import mix
+from contemo.labels.va import checkpoint_anchors, model_va_label, sectors
 from contemo.models.pretrained import trained_emotions
 from contemo.serve.explorer_extras import PathGif, frames_gif, model_card
 from contemo.serve.faces import FaceRenderer, Rendered, png_filename
@@ -97,11 +95,7 @@ def resolve(spec: FaceSpec, anchors: dict, trained: tuple[str, ...] = EMOTIONS
             mix(spec.blend.a, spec.blend.b, spec.blend.weight)
         check_trained(label, trained)
         return label, {}
-    if "neutral" not in trained:
-        raise ContemoError("this model was not trained on neutral, which the valence-arousal "
-                           "pad blends from; ask for a label or a blend instead")
-    among = None if len(trained) == len(EMOTIONS) else trained
-    target = va_to_label(spec.va.valence, spec.va.arousal, anchors, among)
+    target = model_va_label(spec.va.valence, spec.va.arousal, anchors, trained)
     return target.label, {"requested_va": spec.va, "clipped": target.clipped,
                           "neighbours": list(target.neighbours)}
 
@@ -151,7 +145,7 @@ def create_app(renderer: FaceRenderer, meta: dict[str, Any], checkpoint: str,
         "/api/face.png": (INTERACTIVE, limits.max_faces)})
     install_error_handlers(app)
     shown_checkpoint = Path(checkpoint).name  # the folder's name, never the server's path
-    anchors = checkpoint_anchors(renderer.pipeline) or {e: VA_ANCHORS[e] for e in EMOTIONS}
+    anchors = checkpoint_anchors(renderer.pipeline.meta)
     trained = trained_emotions(meta, f"{checkpoint}/config.json")
     card = model_card(checkpoint)
 

@@ -2,7 +2,7 @@
 
 A face is asked for in exactly one of three ways: a full label vector (the paper's
 v, Eq. 3), a blend of two emotions with a weight (Eq. 4 generalised), or a
-valence-arousal point that `contemo.interpolation.va_to_label` turns into a label.
+valence-arousal point that `contemo.labels.va.model_va_label` turns into a label.
 Limits live here as constants so the docs, the validation and the tests agree.
 """
 

@@ -1,45 +1,35 @@
-"""Label sources for `contemo generate`: a small table of option -> (steps, 6) label vectors.
+"""The label options of `contemo generate`: a small table of option -> label set.
 
-Each source owns its options and turns them into a ``LabelSet``: the label vectors
-(the grid's columns, validated) with one header per column and a figure title. The
-command picks exactly one source from the options given, so a new way of choosing
-labels (a VA target, a calibrated path) is one more ``LabelSource`` in ``SOURCES``:
-its options, whether ``--steps`` applies, and a build function. A source may refine
-another by requiring its options too (a calibrated Neutral->emotion path reads
-``--emotion``): the one naming more of the given options wins. All emotion facts come
-from ``contemo.emotions``.
+Each source owns its options and turns them, with the facts of the loaded checkpoint
+(its anchors and trained emotions), into a ``LabelSet`` from ``contemo.labels.sets``.
+The command picks exactly one source from the options given, so a new way of choosing
+labels is one more ``LabelSource`` in ``SOURCES``: its options, whether ``--steps``
+applies, and a build function. A source may refine another by requiring its options
+too (a calibrated Neutral->emotion path reads ``--emotion``): the one naming more of
+the given options wins. Label construction itself lives in ``contemo.labels``.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
-
-from contemo.emotions import (
-    EMOTIONS,
-    NEUTRAL,
-    canonical_emotion,
-    neutral_to,
-    parse_label,
-    path,
-    validate_labels,
-)
+from contemo.emotions import EMOTIONS, NEUTRAL, canonical_emotion, validate_labels
 from contemo.errors import ContemoError
+from contemo.labels.sets import (
+    DEFAULT_STEPS,
+    LabelSet,
+    calibrated_set,
+    one_hot_set,
+    pair_set,
+    va_set,
+    vector_set,
+)
+from contemo.labels.va import ModelLabels
 
-DEFAULT_STEPS = 11  # the paper's 0.0, 0.1, ..., 1.0 (§4.3)
 MAX_STEPS = 1001
-
-
-@dataclass(frozen=True)
-class LabelSet:
-    """The label vectors of one generate job: the columns of its grid and its manifest rows."""
-
-    labels: np.ndarray  # (K, 6) float32, each a valid conditioning vector (Eq. 2-3)
-    columns: list[str]  # header of each column, may hold "\n"
-    title: str  # one line above the grid
 
 
 @dataclass(frozen=True)
@@ -50,58 +40,11 @@ class LabelSource:
     # refines it (e.g. ("calibrated", "emotion") over ("emotion",)) and wins when both match.
     dests: tuple[str, ...]
     declare: Callable[[argparse._ArgumentGroup], None]  # adds those options
-    build: Callable[[argparse.Namespace, int], LabelSet]  # (args, steps) -> labels
+    build: Callable[[argparse.Namespace, int, ModelLabels], LabelSet]  # (args, steps, model)
     uses_steps: bool  # whether --steps means something to it
 
 
-def weight_text(weights: Sequence[float]) -> list[str]:
-    """Return the weights written with the fewest decimals (1-3) that show every one exactly."""
-    arr = np.asarray(weights, dtype=np.float64)
-    for places in (1, 2, 3):
-        if np.allclose(np.round(arr, places), arr, atol=1e-6):
-            break
-    return [f"{w:.{places}f}" for w in arr]
-
-
-def describe(v: np.ndarray, max_lines: int = 4, places: int = 3) -> str:
-    """Return a short header for one vector: its non-zero emotions by weight, one per line."""
-    order = [i for i in np.argsort(-v, kind="stable") if v[i] > 0]
-    if len(order) == 1:
-        return EMOTIONS[order[0]]
-    lines = [f"{EMOTIONS[i]} {v[i]:.{places}f}".rstrip("0").rstrip(".")
-             for i in order[:max_lines]]
-    if len(order) > max_lines:
-        lines[-1] = f"+{len(order) - max_lines + 1} more"
-    return "\n".join(lines)
-
-
-def pair_set(start: str, end: str, steps: int = DEFAULT_STEPS) -> LabelSet:
-    """Return the path blending emotion `start` into `end`, headed by the weights.
-
-    From Neutral (the paper's Fig. 5) a header is the end emotion's weight ("happy 0.3");
-    between two extreme emotions it shows both weights.
-    """
-    start, end = canonical_emotion(start), canonical_emotion(end)
-    if start == end:
-        raise ContemoError(f"--from and --to are both {start!r}: give two different emotions")
-    labels = neutral_to(end, steps) if start == EMOTIONS[NEUTRAL] else path(start, end, steps)
-    weights = labels[:, EMOTIONS.index(end)]
-    texts = weight_text(weights)
-    if start == EMOTIONS[NEUTRAL]:
-        columns = [f"{end} {t}" for t in texts]
-    else:
-        columns = [f"{start} {s}\n{end} {t}" for s, t in zip(weight_text(1 - weights), texts)]
-    return LabelSet(labels, columns, f"{start} -> {end}")
-
-
-def one_hot_set(emotions: Sequence[str] = EMOTIONS) -> LabelSet:
-    """Return the one-hot training emotions (the paper's Fig. 3), by default all 6."""
-    rows = [EMOTIONS.index(e) for e in emotions]
-    return LabelSet(np.eye(len(EMOTIONS), dtype=np.float32)[rows], list(emotions),
-                    f"the {len(rows)} emotions")
-
-
-def from_emotion(args: argparse.Namespace, steps: int) -> LabelSet:
+def from_emotion(args: argparse.Namespace, steps: int, model: ModelLabels) -> LabelSet:
     """Return the paper's Neutral->emotion path (Fig. 5, Eq. 3-4)."""
     end = canonical_emotion(args.emotion)
     if end == EMOTIONS[NEUTRAL]:
@@ -110,21 +53,20 @@ def from_emotion(args: argparse.Namespace, steps: int) -> LabelSet:
     return pair_set(EMOTIONS[NEUTRAL], end, steps)
 
 
-def from_to(args: argparse.Namespace, steps: int) -> LabelSet:
+def from_to(args: argparse.Namespace, steps: int, model: ModelLabels) -> LabelSet:
     """Return the blend path between any two training emotions."""
     return pair_set(args.from_emotion, args.to_emotion, steps)
 
 
-def from_labels(args: argparse.Namespace, steps: int) -> LabelSet:
+def from_labels(args: argparse.Namespace, steps: int, model: ModelLabels) -> LabelSet:
     """Return explicit vectors: one '--label a,b,c,d,e,f', or several separated by ';'."""
     texts = [t for t in args.label.split(";") if t.strip()]
     if not texts:
         raise ContemoError(f"--label {args.label!r}: expected 6 comma-separated numbers")
-    labels = np.stack([parse_label(t) for t in texts])
-    return LabelSet(labels, [describe(v) for v in labels], "labels")
+    return vector_set(texts)
 
 
-def all_emotions(args: argparse.Namespace, steps: int) -> LabelSet:
+def all_emotions(args: argparse.Namespace, steps: int, model: ModelLabels) -> LabelSet:
     """Return the 6 one-hot training emotions (the --all-emotions source)."""
     return one_hot_set()
 
@@ -152,39 +94,28 @@ def _declare_all(group: argparse._ArgumentGroup) -> None:
                        help="one column per training emotion, the paper's Fig. 3")
 
 
-def from_va(args: argparse.Namespace, steps: int) -> LabelSet:
-    """Return the label reaching a 'valence,arousal' target (theoretical anchors).
+def from_va(args: argparse.Namespace, steps: int, model: ModelLabels) -> LabelSet:
+    """Return the label reaching a 'valence,arousal' target with the checkpoint's anchors.
 
-    A target outside the reachable region goes to the nearest reachable point, with a
-    one-line warning on stderr naming both points.
+    The same label the web app gives for that checkpoint and point. A target outside the
+    reachable region goes to the nearest reachable point, with a one-line warning on
+    stderr naming both points.
     """
-    import sys
-
-    from contemo.interpolation import va_to_label
-
     try:
         v, a = (float(x) for x in args.va.replace(" ", "").split(","))
     except ValueError:
         raise ContemoError(f"--va {args.va!r}: expected valence,arousal, e.g. 0.5,0.3") from None
-    target = va_to_label(v, a)
-    achieved = f"{target.achieved[0]:.3f},{target.achieved[1]:.3f}"
+    label_set, target = va_set(v, a, model.anchors, model.trained)
     if target.clipped:
+        achieved = f"{target.achieved[0]:.3f},{target.achieved[1]:.3f}"
         print(f"contemo: warning: --va {v:g},{a:g} is outside the reachable region; using the "
               f"nearest reachable point {achieved}", file=sys.stderr)
-    return LabelSet(target.label[None], [f"VA {achieved}\n{describe(target.label, 2)}"],
-                    f"valence {v:g}, arousal {a:g}")
+    return label_set
 
 
-def from_calibrated(args: argparse.Namespace, steps: int) -> LabelSet:
+def from_calibrated(args: argparse.Namespace, steps: int, model: ModelLabels) -> LabelSet:
     """Return the Neutral->emotion path on weights calibrated by a sweep (equal VA steps)."""
-    from contemo.interpolation import calibrated_path
-
-    end = canonical_emotion(args.emotion)
-    if end == EMOTIONS[NEUTRAL]:
-        raise ContemoError("--emotion neutral: give the emotion to move to from Neutral")
-    labels = calibrated_path(args.calibrated, end, steps)
-    texts = weight_text(labels[:, EMOTIONS.index(end)])
-    return LabelSet(labels, [f"{end} {t}" for t in texts], f"neutral -> {end} (calibrated)")
+    return calibrated_set(args.calibrated, args.emotion, steps)
 
 
 def _declare_va(group: argparse._ArgumentGroup) -> None:
@@ -229,8 +160,12 @@ def _own(source: LabelSource) -> set[str]:
     return set(source.dests).difference(*(o.dests for o in refined))
 
 
-def build(args: argparse.Namespace) -> LabelSet:
-    """Return the LabelSet of the one label source the options name; conflicts are errors."""
+def select(args: argparse.Namespace) -> tuple[LabelSource, int]:
+    """Return (the one label source the options name, its steps); conflicts are errors.
+
+    Checks the options alone, so `contemo generate` can refuse bad ones before loading
+    a checkpoint.
+    """
     given = [s for s in SOURCES if any(getattr(args, d, None) is not None for d in _own(s))]
     # The most specific source wins: (--calibrated, --emotion) refines (--emotion).
     given = [s for s in given if not any(set(s.dests) < set(o.dests) for o in given)]
@@ -252,6 +187,12 @@ def build(args: argparse.Namespace) -> LabelSet:
     steps = DEFAULT_STEPS if args.steps is None else args.steps
     if source.uses_steps and not 2 <= steps <= MAX_STEPS:
         raise ContemoError(f"--steps {steps}: expected 2 to {MAX_STEPS}")
-    result = source.build(args, steps)
+    return source, steps
+
+
+def build(args: argparse.Namespace, model: ModelLabels | None = None) -> LabelSet:
+    """Return the LabelSet the options name for `model` (default: theoretical, all 6 trained)."""
+    source, steps = select(args)
+    result = source.build(args, steps, model or ModelLabels.theoretical())
     validate_labels(result.labels)  # a new source cannot slip an invalid vector through
     return result

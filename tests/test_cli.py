@@ -23,3 +23,13 @@ def test_help_lists_commands():
     for group in ("data", "evaluate", "regressor", "study"):
         sub = run(group, "--help")
         assert _listed(sub.stdout) == [words[1] for words, _ in COMMANDS if words[0] == group]
+
+
+def test_a_missing_command_module_fails_loudly(monkeypatch):
+    import pytest
+
+    from contemo import cli
+
+    monkeypatch.setattr(cli, "COMMANDS", [*cli.COMMANDS, (("typo",), "contemo.no_such_command")])
+    with pytest.raises(ModuleNotFoundError, match="COMMANDS names contemo.no_such_command"):
+        cli.build_parser()

@@ -48,13 +48,14 @@ GROUP_HELP = {
 }
 
 
-def _load(module: str) -> ModuleType | None:
-    """Return the command module, or None while it has not been written yet."""
+def _load(module: str) -> ModuleType:
+    """Return the command module of the table; a missing one is a bug in the table, raised."""
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as err:
         if err.name and module.startswith(err.name):
-            return None
+            raise ModuleNotFoundError(f"contemo.cli.COMMANDS names {module}, which does not "
+                                      "exist: fix the command table", name=module) from err
         raise
 
 
@@ -75,8 +76,6 @@ def build_parser() -> argparse.ArgumentParser:
     groups: dict[str, argparse._SubParsersAction] = {}
     for words, module_name in COMMANDS:
         module = _load(module_name)
-        if module is None:
-            continue
         help_line = (module.__doc__ or "").strip().splitlines()[0] if module.__doc__ else ""
         container = top
         if len(words) == 2:

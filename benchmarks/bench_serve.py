@@ -28,7 +28,7 @@ from serve_fixtures import live_server
 
 from contemo.generation.pipeline import EmotionPipeline
 from contemo.models import MODEL_PRESETS, Generator, save_pretrained
-from contemo.serve.command import build
+from contemo.serve.launch import build
 
 
 def points(n: int, offset: float = 0.0) -> list[tuple[float, float]]:

@@ -84,7 +84,7 @@ def load_models(checkpoint: str | None, regressor: str | None) -> tuple:
 
 def fast_models(generator: torch.nn.Module, scorer, precision: str, channels_last: bool):
     """Return (pipeline, scorer) set up as `contemo evaluate sweep` sets them up."""
-    from contemo.evaluation.options import prepare_scorer
+    from contemo.evaluation.scorers import prepare_scorer
 
     pipe = EmotionPipeline(copy.deepcopy(generator), precision=precision,
                            channels_last=channels_last)

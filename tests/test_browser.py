@@ -25,8 +25,8 @@ from data_fixtures import make_faces
 from serve_fixtures import live_server, tiny_checkpoint
 
 from contemo.emotions import EMOTIONS
-from contemo.serve.command import build
 from contemo.serve.http import token_hash
+from contemo.serve.launch import build
 from contemo.serve.study.app import create_study_app
 from contemo.serve.study.build import StudyPlan, create_study
 from contemo.serve.study.store import DB_FILE, AnswerStore

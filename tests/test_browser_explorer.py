@@ -25,7 +25,7 @@ from browser_fixtures import (
 from PIL import Image
 from serve_fixtures import live_server, tiny_checkpoint
 
-from contemo.serve.command import build
+from contemo.serve.launch import build
 
 pytestmark = [
     pytest.mark.browser,

@@ -75,7 +75,7 @@ def test_generate_va_and_the_web_app_give_one_label_for_one_checkpoint(tmp_path,
 
     from fastapi.testclient import TestClient
 
-    from contemo.serve.command import build
+    from contemo.serve.launch import build
 
     ckpt = make_checkpoint(tmp_path / "moved")
     config = json.loads((ckpt / "config.json").read_text())

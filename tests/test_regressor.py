@@ -10,10 +10,10 @@ import torch
 from va_fixtures import make_va_set
 
 from contemo.cli import main
+from contemo.commands import regressor_train as regressor_command
 from contemo.emotions import AFFECTNET_CLASSES
 from contemo.errors import ContemoError
 from contemo.models.regressor import RegressorConfig, VARegressor, default_regressor
-from contemo.training import regressor_command
 from contemo.training.regressor import (
     augment,
     load_checkpoint,

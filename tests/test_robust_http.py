@@ -15,9 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 from serve_fixtures import tiny_checkpoint
 
-from contemo.serve.command import build
 from contemo.serve.gate import BULK, INTERACTIVE, Admission, RenderGate
 from contemo.serve.http import MAX_ERROR_CHARS
+from contemo.serve.launch import build
 
 BIG = "x" * 60_000  # the 60 KB input that error replies used to echo
 LABEL = [0.2, 0, 0, 0, 0, 0.8]

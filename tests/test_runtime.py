@@ -57,7 +57,7 @@ def test_every_precision_flag_speaks_one_vocabulary():
 
 
 def test_train_keeps_cpu_as_an_alias_of_device_cpu():
-    from contemo.training.command import train_device
+    from contemo.commands.train import train_device
 
     parser = _subparsers()[("train",)]
     assert train_device(parser.parse_args(["--cpu"])) == "cpu"

@@ -16,8 +16,8 @@ from contemo.figures import to_uint8
 from contemo.generation.pipeline import EmotionPipeline
 from contemo.labels.paths import mix
 from contemo.labels.va import va_to_label
-from contemo.serve.command import build
 from contemo.serve.faces import png_filename
+from contemo.serve.launch import build
 from contemo.serve.schemas import MAX_BATCH_IMAGES, MAX_BATCH_ITEMS, MAX_BATCH_SEEDS
 
 
@@ -228,7 +228,7 @@ def test_cli_lists_serve_and_study_commands():
     for words in (["study", "create", "--data", "d", "--out", "o"], ["study", "serve", "s"],
                   ["study", "export", "s"], ["study", "analyze", "s"]):
         run = parser.parse_args(words)._run
-        assert run.__module__ == f"contemo.serve.study.{words[1]}_command" and run.__name__ == "run"
+        assert run.__module__ == f"contemo.commands.study_{words[1]}" and run.__name__ == "run"
 
 
 def test_serve_command_runs_uvicorn_on_loopback(checkpoint, monkeypatch, capsys):

@@ -13,7 +13,7 @@ from serve_fixtures import tiny_checkpoint
 
 from contemo.errors import ContemoError
 from contemo.models.pretrained import trained_emotions
-from contemo.serve.command import build
+from contemo.serve.launch import build
 
 
 @pytest.fixture(scope="module")

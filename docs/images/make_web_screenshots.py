@@ -21,7 +21,7 @@ from playwright.sync_api import sync_playwright
 from serve_fixtures import CHROMIUM, CHROMIUM_ARGS, live_server
 
 from contemo.emotions import EMOTIONS
-from contemo.serve.command import build
+from contemo.serve.launch import build
 from contemo.serve.study.app import create_study_app
 from contemo.serve.study.build import StudyPlan, create_study
 from contemo.serve.study.store import DB_FILE, AnswerStore

@@ -22,22 +22,22 @@ from contemo.errors import ContemoError
 
 # (words, module) - the order here is the order in `contemo --help`.
 COMMANDS: list[tuple[tuple[str, ...], str]] = [
-    (("demo",), "contemo.generation.demo_command"),
-    (("data", "synth"), "contemo.data.synth.command"),
-    (("data", "check"), "contemo.data.check_command"),
-    (("train",), "contemo.training.command"),
-    (("generate",), "contemo.generation.command"),
-    (("regressor", "train"), "contemo.training.regressor_command"),
-    (("evaluate", "sweep"), "contemo.evaluation.sweep_command"),
-    (("evaluate", "quality"), "contemo.evaluation.quality_command"),
-    (("evaluate", "judge"), "contemo.evaluation.judge_command"),
-    (("evaluate", "identity"), "contemo.evaluation.identity_command"),
-    (("evaluate", "targeting"), "contemo.evaluation.targeting_command"),
-    (("serve",), "contemo.serve.command"),
-    (("study", "create"), "contemo.serve.study.create_command"),
-    (("study", "serve"), "contemo.serve.study.serve_command"),
-    (("study", "export"), "contemo.serve.study.export_command"),
-    (("study", "analyze"), "contemo.serve.study.analyze_command"),
+    (("demo",), "contemo.commands.demo"),
+    (("data", "synth"), "contemo.commands.data_synth"),
+    (("data", "check"), "contemo.commands.data_check"),
+    (("train",), "contemo.commands.train"),
+    (("generate",), "contemo.commands.generate"),
+    (("regressor", "train"), "contemo.commands.regressor_train"),
+    (("evaluate", "sweep"), "contemo.commands.evaluate_sweep"),
+    (("evaluate", "quality"), "contemo.commands.evaluate_quality"),
+    (("evaluate", "judge"), "contemo.commands.evaluate_judge"),
+    (("evaluate", "identity"), "contemo.commands.evaluate_identity"),
+    (("evaluate", "targeting"), "contemo.commands.evaluate_targeting"),
+    (("serve",), "contemo.commands.serve"),
+    (("study", "create"), "contemo.commands.study_create"),
+    (("study", "serve"), "contemo.commands.study_serve"),
+    (("study", "export"), "contemo.commands.study_export"),
+    (("study", "analyze"), "contemo.commands.study_analyze"),
 ]
 
 GROUP_HELP = {

@@ -81,3 +81,14 @@ def check_scores(scores: dict[str, torch.Tensor], n: int, where: str) -> None:
             raise ContemoError(f"{where}: scorer output lacks {key!r}")
         if len(scores[key]) != n:
             raise ContemoError(f"{where}: scorer gave {len(scores[key])} {key} rows for {n} images")
+
+
+def prepare_scorer(scorer: Any, channels_last: bool) -> Any:
+    """Return the scorer, its network switched to channels_last when it is a torch Module.
+
+    Memory format changes speed only, never results; scorers that are not Modules (the
+    judge keeps its own layout) are returned as they are.
+    """
+    if channels_last and isinstance(scorer, torch.nn.Module):
+        scorer.to(memory_format=torch.channels_last)
+    return scorer

@@ -1,4 +1,4 @@
-"""Inference: the pipeline (noise + labels -> faces), image writers, `generate` and `demo`.
+"""Inference: the pipeline (noise + labels -> faces), generate jobs, GIFs and the demo's figures.
 
 Imports no training code, so serving and evaluation depend on inference alone.
 """

@@ -22,11 +22,11 @@ EXAMPLES = """\
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command's options."""
-    from contemo.generation.command import add_figure_arguments, add_model_arguments
+    from contemo.commands.options import add_figure_arguments, add_generator_arguments
 
     parser.add_argument("--out", default="demo_out", metavar="DIR",
                         help="output folder (default demo_out/; the demo's files are replaced)")
-    add_model_arguments(parser)
+    add_generator_arguments(parser)
     add_figure_arguments(parser)
     parser.add_argument("--train", action="store_true",
                         help="retrain synth64 from scratch first (minutes on a CPU) and demo it")
@@ -39,8 +39,8 @@ def run(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
+    from contemo.commands.options import load_pipeline
     from contemo.errors import ContemoError
-    from contemo.generation.command import load_pipeline
     from contemo.generation.demo_figures import write_demo
     from contemo.generation.images import display_scale
     from contemo.labels.va import checkpoint_anchors

@@ -35,24 +35,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         choices=["critical", "error", "warning", "info", "debug"])
 
 
-def build(checkpoint: str | None, device: str = "cpu", limits=None):
-    """Return the explorer app for a checkpoint folder (None: the shipped one) under `limits`."""
-    from contemo.emotions import one_hot
-    from contemo.generation.pipeline import EmotionPipeline
-    from contemo.hardware import resolve_device
-    from contemo.models.pretrained import resolve_model_dir
-    from contemo.serve.app import create_app
-    from contemo.serve.faces import FaceRenderer
-
-    folder = str(resolve_model_dir(checkpoint))
-    pipeline = EmotionPipeline.from_pretrained(folder, resolve_device(device))
-    renderer = FaceRenderer(pipeline)
-    # One render at start-up: torch's first call pays one-off costs (kernel selection,
-    # allocator, thread pool) that the first visitor should not wait for.
-    renderer.render(one_hot(pipeline.trained[0])[None], [0])
-    return create_app(renderer, pipeline.meta, folder, limits)
-
-
 def run(args: argparse.Namespace) -> int:
     import torch
     import uvicorn
@@ -66,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
             raise ContemoError(f"--threads must be at least 1, got {args.threads}")
         torch.set_num_threads(args.threads)
     from contemo.serve.gate import ServeLimits
+    from contemo.serve.launch import build
 
     for flag, value in (("--max-batches", args.max_batches), ("--max-faces", args.max_faces)):
         if value < 1:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from contemo.evaluation.options import add_model_arguments
+from contemo.commands.options import add_scoring_arguments
 
 EXAMPLES = """
   contemo evaluate sweep --out runs/sweep                      # paper protocol: 5 x 1000 x 11
@@ -24,7 +24,7 @@ EXAMPLES = """
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the sweep's options."""
     parser.add_argument("--out", required=True, help="folder for the results")
-    add_model_arguments(parser)
+    add_scoring_arguments(parser)
     parser.add_argument("--noises", type=int, default=1000, help="noise vectors per emotion "
                         "(paper: 1000)")
     parser.add_argument("--steps", type=int, default=11, help="label steps incl. both ends "
@@ -41,9 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the sweep, print the summary table; return 0."""
+    from contemo.commands.options import load_models
     from contemo.emotions import EXTREME_EMOTIONS
     from contemo.evaluation.calibration_report import compare_calibration
-    from contemo.evaluation.options import load_models
     from contemo.evaluation.sweep import SweepConfig, run_sweep
     from contemo.labels.calibration import calibrated_weights
 

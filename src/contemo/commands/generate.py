@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from contemo.hardware import add_device_argument, add_precision_argument
+from contemo.commands.options import add_figure_arguments, add_generator_arguments, load_pipeline
 
 EXAMPLES = """\
   contemo generate --emotion happy --steps 11 --seeds 0-7 --out out/happy
@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     label_options.declare(which)
     parser.add_argument("--seeds", default="0-7",
                         help="one face per seed, e.g. 0-7, 3,5,9 or 0-3,10 (default 0-7)")
-    add_model_arguments(parser)
+    add_generator_arguments(parser)
     parser.add_argument("--out", default="out/generate", metavar="DIR",
                         help="output folder (default: out/generate/)")
     parser.add_argument("--overwrite", action="store_true",
@@ -57,39 +57,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="rest on the first and last label (default 0.5)")
     gif.add_argument("--gif-seeds", type=int, default=4, metavar="N",
                      help="faces side by side in the GIF (default 4)")
-
-
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declare --checkpoint, --device, --precision, --batch-size (shared with `contemo demo`)."""
-    parser.add_argument("--checkpoint", metavar="DIR|NAME",
-                        help="released generator folder (config.json + generator.safetensors), "
-                        "a training run folder, or a shipped name: synth64 (default), london64")
-    add_device_argument(parser)
-    add_precision_argument(parser, "fp32", "the same seed gives the same pixels on every "
-                           "machine (bf16/fp16 are faster, their last bits differ)")
-    parser.add_argument("--batch-size", type=int, default=256, metavar="N",
-                        help="images per forward pass (default 256)")
-
-
-def add_figure_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declare --display-scale and --resample (shared with `contemo demo`)."""
-    parser.add_argument("--display-scale", default="auto", metavar="N",
-                        help="upscale grids and GIFs N times (default auto: tiles >= 128 px); "
-                        "individual images keep the model's resolution")
-    parser.add_argument("--resample", default="nearest", choices=("nearest", "bicubic"),
-                        help="upscaling filter for figures (default nearest: true pixels)")
-
-
-def load_pipeline(args: argparse.Namespace):
-    """Return the EmotionPipeline for --checkpoint/--device; bad values are one-line errors."""
-    from contemo.errors import ContemoError
-    from contemo.generation.pipeline import EmotionPipeline
-    from contemo.hardware import resolve_device
-
-    if args.batch_size < 1:
-        raise ContemoError(f"--batch-size {args.batch_size}: expected a positive integer")
-    return EmotionPipeline.from_pretrained(args.checkpoint, resolve_device(args.device),
-                                           precision=args.precision)
 
 
 def gif_options(args: argparse.Namespace):

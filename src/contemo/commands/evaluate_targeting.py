@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from contemo.evaluation.options import add_model_arguments
+from contemo.commands.options import add_scoring_arguments
 
 EXAMPLES = """
   contemo evaluate targeting --out runs/targeting
@@ -24,7 +24,7 @@ EXAMPLES = """
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the targeting check's options."""
     parser.add_argument("--out", required=True, help="folder for targeting.json and .png")
-    add_model_arguments(parser)
+    add_scoring_arguments(parser)
     parser.add_argument("--grid", type=int, default=7,
                         help="targets per axis over [-1, 1] (default 7: 49 targets)")
     parser.add_argument("--per-target", type=int, default=50, help="faces per target (default 50)")
@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the targeting check for each anchor set, print the errors; return 0."""
-    from contemo.evaluation.options import load_models
+    from contemo.commands.options import load_models
     from contemo.evaluation.targeting import run_targeting
     from contemo.labels.calibration import load_measured_anchors
 

@@ -1,0 +1,98 @@
+"""Option groups several commands share: the generator (generate, demo), the scorer
+(evaluate sweep/targeting) and figures; one `--checkpoint` for all of them."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from contemo.hardware import add_device_argument, add_precision_argument
+
+
+def add_checkpoint_argument(parser: argparse.ArgumentParser) -> None:
+    """Declare --checkpoint, the generator every generating command loads."""
+    parser.add_argument("--checkpoint", metavar="DIR|NAME",
+                        help="released generator folder (config.json + generator.safetensors), "
+                        "a training run folder, or a shipped name: synth64 (default), london64")
+
+
+def add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare --checkpoint, --scorer, --scorer-weights, --precision, --batch-size, --device.
+
+    The scoring commands default to precision auto and batches of 550 (generate's are
+    fp32 and 256): their scores are means over many faces, within noise of fp32, and a
+    sweep's batch holds whole noise rows of 11 steps.
+    """
+    add_checkpoint_argument(parser)
+    parser.add_argument("--scorer", default="regressor",
+                        help="what scores the faces: regressor (contemo's VA regressor) or judge "
+                             "(the independent FER2013 classifier); default regressor")
+    parser.add_argument("--scorer-weights", default=None, metavar="PATH",
+                        help="the scorer's weights (default: its shipped/installed ones)")
+    add_precision_argument(parser, "auto", "generator and scorer; bf16 scores are within "
+                           "noise of fp32 (benchmarks/bench_sweep.py)")
+    parser.add_argument("--batch-size", type=int, default=550,
+                        help="faces generated and scored at once (default 550)")
+    parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True,
+                        help="NHWC convolutions in generator and scorer (default on: faster with "
+                             "oneDNN on CPU)")
+    parser.add_argument("--seed", type=int, default=0, help="first noise seed")
+    add_device_argument(parser)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def resolve_runtime(args: argparse.Namespace) -> tuple[Any, str]:
+    """Return (torch device, concrete precision) of --device and --precision, made concrete in
+    `args` too so the summary a command writes names what ran."""
+    from contemo.hardware import resolve_device, resolve_precision
+
+    device = resolve_device(str(args.device))
+    args.device = str(device)
+    args.precision = resolve_precision(args.precision, device)
+    return device, args.precision
+
+
+def load_models(args: argparse.Namespace) -> tuple[Any, Any]:
+    """Return (EmotionPipeline, scorer) for the options declared by add_model_arguments."""
+    from contemo.errors import ContemoError
+    from contemo.evaluation.scorers import load_scorer, prepare_scorer
+    from contemo.generation.pipeline import EmotionPipeline
+
+    if args.batch_size < 1:
+        raise ContemoError(f"--batch-size must be at least 1, got {args.batch_size}")
+    device, precision = resolve_runtime(args)
+    pipeline = EmotionPipeline.from_pretrained(args.checkpoint, device, precision=precision,
+                                               channels_last=args.channels_last)
+    scorer = load_scorer(args.scorer, args.scorer_weights, str(device))
+    return pipeline, prepare_scorer(scorer, args.channels_last)
+
+
+def add_generator_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare --checkpoint, --device, --precision, --batch-size (generate and demo)."""
+    add_checkpoint_argument(parser)
+    add_device_argument(parser)
+    add_precision_argument(parser, "fp32", "the same seed gives the same pixels on every "
+                           "machine (bf16/fp16 are faster, their last bits differ)")
+    parser.add_argument("--batch-size", type=int, default=256, metavar="N",
+                        help="images per forward pass (default 256)")
+
+
+def add_figure_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare --display-scale and --resample (shared with `contemo demo`)."""
+    parser.add_argument("--display-scale", default="auto", metavar="N",
+                        help="upscale grids and GIFs N times (default auto: tiles >= 128 px); "
+                        "individual images keep the model's resolution")
+    parser.add_argument("--resample", default="nearest", choices=("nearest", "bicubic"),
+                        help="upscaling filter for figures (default nearest: true pixels)")
+
+
+def load_pipeline(args: argparse.Namespace):
+    """Return the EmotionPipeline for --checkpoint/--device; bad values are one-line errors."""
+    from contemo.errors import ContemoError
+    from contemo.generation.pipeline import EmotionPipeline
+    from contemo.hardware import resolve_device
+
+    if args.batch_size < 1:
+        raise ContemoError(f"--batch-size {args.batch_size}: expected a positive integer")
+    return EmotionPipeline.from_pretrained(args.checkpoint, resolve_device(args.device),
+                                           precision=args.precision)

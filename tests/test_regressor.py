@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -108,7 +109,10 @@ def test_shipped_regressor_loads_and_scores():
 
 
 def test_configs_validate_and_presets_match_the_cli():
+    from contemo.training.regressor_run import RUNS_ROOT
+
     assert tuple(PRESETS) == regressor_command.PRESET_NAMES
+    assert Path(regressor_command.RUNS_ROOT) == RUNS_ROOT
     assert PRESETS["paper"].lr == 1e-3 and PRESETS["paper"].epochs == 100
     with pytest.raises(ContemoError, match="val_fraction"):
         RegressorTrainConfig(val_fraction=1.5)

@@ -11,9 +11,6 @@ Interrupt at any time: `--resume` continues from the last finished epoch.
 from __future__ import annotations
 
 import argparse
-import shlex
-from pathlib import Path
-from typing import Any
 
 from contemo.hardware import add_device_argument
 
@@ -26,7 +23,7 @@ EXAMPLES = """\
 """
 
 PRESET_NAMES = ("paper", "synth", "tiny")  # = regressor_config.PRESETS (tested)
-RUNS_ROOT = Path("runs") / "regressor"
+RUNS_ROOT = "runs/regressor"  # = training.regressor_run.RUNS_ROOT (tested)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,82 +61,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="flip + shift augmentation")
 
 
-def _next_run(preset: str) -> Path:
-    """Return runs/regressor/NNNNN-preset with the next free number."""
-    numbers = [int(p.name[:5]) for p in RUNS_ROOT.glob("[0-9]" * 5 + "-*") if p.is_dir()]
-    return RUNS_ROOT / f"{max(numbers, default=-1) + 1:05d}-{preset}"
-
-
-def reproduce_command(config: Any, data: dict[str, Any], out: Path, name: str) -> str:
-    """Return the command line that trains this run again: preset plus every changed field."""
-    from contemo.training.regressor_config import PRESETS
-
-    words = ["contemo", "regressor", "train", "--data", data["root"]]
-    for key in ("manifest", "val_manifest"):
-        if data.get(key):
-            words += [f"--{key.replace('_', '-')}", str(data[key])]
-    preset = PRESETS.get(config.preset)
-    words += ["--preset", config.preset] if preset else []
-    for key, value in config.to_dict().items():
-        if key in ("preset", "feature_dim", "dropout", "weight_decay", "shift"):
-            continue
-        if preset is None or getattr(preset, key) != value:
-            flag = "--" + key.replace("_", "-")
-            words += [flag if value else "--no-augment"] if isinstance(value, bool) else [
-                flag, str(value)]
-    return shlex.join([*words, "--name", name, "--out", str(out)])
-
-
 def run(args: argparse.Namespace) -> int:
     """Train (or resume), export model/, write metrics.json + scatter.png; return 0."""
-    import json
     import time
 
     from contemo.errors import ContemoError
     from contemo.hardware import resolve_device
-    from contemo.training.regressor import (
-        CHECKPOINT,
-        identity_groups,
-        load_split,
-        split_groups,
-        train,
-        write_run_config,
-    )
-    from contemo.training.regressor_config import PRESETS, RegressorTrainConfig
-    from contemo.training.regressor_report import evaluate, write_model_card
+    from contemo.training.regressor import train, write_run_config
+    from contemo.training.regressor_run import OVERRIDES, finish_run, plan_run, split_data
 
-    overrides = {k: getattr(args, k) for k in (
-        "epochs", "batch_size", "lr", "lr_schedule", "input_size", "width_mult", "class_weight",
-        "ccc_weight", "crop",
-        "val_fraction", "seed", "augment")}
-    saved: dict = {}
-    if args.resume:
-        if not args.out:
-            raise ContemoError("--resume needs --out RUN_DIR (the run folder to continue)")
-        out = Path(args.out)
-        if not (out / CHECKPOINT).is_file():
-            raise ContemoError(f"{out / CHECKPOINT}: no checkpoint to resume from")
-        saved = json.loads((out / "config.json").read_text()) if (out / "config.json").is_file() \
-            else {}
-        config = RegressorTrainConfig.from_file(out / "config.json")
-        changed = [k for k, v in overrides.items() if v is not None and k != "epochs"]
-        if changed:
-            raise ContemoError(f"--resume keeps the run's settings; only --epochs may change "
-                               f"(got --{changed[0].replace('_', '-')})")
-        config = config.override(epochs=args.epochs)
-    else:
-        base = RegressorTrainConfig.from_file(args.config) if args.config else PRESETS[args.preset]
-        config = base.override(**overrides)
-        out = Path(args.out) if args.out else _next_run(config.preset)
-        if (out / CHECKPOINT).exists():
-            raise ContemoError(f"{out}: already holds a run; pass --resume to continue it or "
-                               "choose another --out")
-    data = saved.get("data", {})
-    root = Path(args.data) if args.data else Path(data["root"]) if data.get("root") else None
-    if root is None:
-        raise ContemoError("--data DIR is required (an AffectNet-layout folder or manifest)")
-    manifest = args.manifest or data.get("manifest")
-    val_manifest = args.val_manifest or data.get("val_manifest")
+    plan = plan_run({k: getattr(args, k) for k in OVERRIDES}, preset=args.preset,
+                    config_file=args.config, out=args.out, resume=args.resume)
     device = resolve_device(args.device)
     if args.threads is not None:
         if args.threads < 1:
@@ -147,53 +79,21 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-
-    dataset_all, dataset = load_split(root, config, Path(manifest) if manifest else None)
-    if val_manifest:
-        train_set = dataset_all
-        held_out, _ = load_split(root, config, Path(val_manifest))
-        split_kind = f"manifest {val_manifest}"
-    else:
-        groups, split_kind = identity_groups(dataset, root, Path(manifest) if manifest else None)
-        train_idx, val_idx = split_groups(groups, config.val_fraction, config.seed)
-        train_set, held_out = dataset_all.take(train_idx), dataset_all.take(val_idx)
-    description = {
-        "root": str(root), "manifest": manifest, "val_manifest": val_manifest,
-        "layout": "affectnet", "images": len(dataset_all), "train": len(train_set),
-        "held_out": len(held_out), "split": split_kind,
-    }
-    if args.resume and data and (data.get("train"), data.get("held_out")) != (
-            len(train_set), len(held_out)):
-        raise ContemoError(f"{root}: the data changed since the run started "
-                           f"({data.get('train')}/{data.get('held_out')} train/held-out images, "
-                           f"now {len(train_set)}/{len(held_out)})")
-    out.mkdir(parents=True, exist_ok=True)
-    name = args.name or saved.get("name") or f"regressor-{config.preset}"
-    write_run_config(out, config, description, name)
-    print(f"regressor run {out}: {len(train_set)} train / {len(held_out)} held-out images "
-          f"(split by {split_kind}), {config.epochs} epochs on {device}")
+    train_set, held_out, description = split_data(plan, args.data, args.manifest,
+                                                  args.val_manifest)
+    plan.out.mkdir(parents=True, exist_ok=True)
+    name = args.name or plan.saved.get("name") or f"regressor-{plan.config.preset}"
+    write_run_config(plan.out, plan.config, description, name)
+    print(f"regressor run {plan.out}: {len(train_set)} train / {len(held_out)} held-out images "
+          f"(split by {description['split']}), {plan.config.epochs} epochs on {device}")
     t0 = time.perf_counter()
-    model = train(out, config, train_set, held_out, device=device, resume=args.resume,
-                  name=name)
-    wall = time.perf_counter() - t0
-    model = model.cpu()
-    report = evaluate(model, held_out, plot=out / "scatter.png",
-                      title=f"{len(held_out)} held-out images ({split_kind})")
-    report = {"regressor": str(out / "model"), "data": description, **report}
-    from contemo.fileio import atomic_write_json
-
-    atomic_write_json(out / "metrics.json", report)
-    command = reproduce_command(config, description, out, name)
-    model.save_pretrained(out / "model", training={
-        "config": config.to_dict(), "data": description, "held_out_metrics": {
-            dim: {k: report[dim][k] for k in ("ccc", "rmse", "pcc", "sagr")}
-            for dim in ("valence", "arousal")} | {"accuracy": report["classes"]["accuracy"]},
-    })
-    write_model_card(out / "model" / "MODEL_CARD.md", out, config, description, report,
-                     command, name=name, device=str(device), last_call_seconds=wall)
+    model = train(plan.out, plan.config, train_set, held_out, device=device,
+                  resume=plan.resume, name=name)
+    report = finish_run(model, plan, held_out, description, name, str(device),
+                        time.perf_counter() - t0)
     v, a = report["valence"], report["arousal"]
     print(f"held-out: CCC V {v['ccc']:.3f} A {a['ccc']:.3f} | RMSE V {v['rmse']:.3f} "
           f"A {a['rmse']:.3f} | PCC V {v['pcc']:.3f} A {a['pcc']:.3f} | SAGR V {v['sagr']:.3f} "
           f"A {a['sagr']:.3f} | accuracy {report['classes']['accuracy']:.3f}")
-    print(f"wrote {out / 'model'}, {out / 'metrics.json'}, {out / 'scatter.png'}")
+    print(f"wrote {plan.out / 'model'}, {plan.out / 'metrics.json'}, {plan.out / 'scatter.png'}")
     return 0

@@ -11,8 +11,6 @@ Multi-GPU / multi-node: `accelerate launch --num_processes N -m contemo train ..
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-from typing import Any, NamedTuple
 
 from contemo.hardware import add_device_argument
 
@@ -81,78 +79,6 @@ def _changes(args: argparse.Namespace) -> dict[str, object]:
     return changes
 
 
-class Plan(NamedTuple):
-    """What `contemo train` will do: its config, where it resumes from, what it noticed."""
-
-    config: Any  # TrainConfig (imported lazily: --help stays light)
-    sidecar: Path | None  # checkpoint to resume from; None: step 0
-    run_dir: Path | None  # None: a new run folder
-    notes: list[str]  # lines to print and log (skipped checkpoints, restarts)
-    damaged: list[Path]  # damaged checkpoints newer than `sidecar`, set aside once locked
-
-
-def resolve_config(args: argparse.Namespace) -> Plan:
-    """Return the Plan for the arguments: config, resume checkpoint, run folder, notes.
-
-    Resuming a run folder picks its newest checkpoint that passes every check; `notes`
-    says which newer ones were damaged and skipped. A run folder without any checkpoint
-    (stopped before its first) resumes from step 0 with its config.json.
-    """
-    from contemo.errors import ContemoError
-    from contemo.training import checkpoint as ckpt
-    from contemo.training.config import apply, get_preset, load_file
-    from contemo.training.runs import CHECKPOINTS, CONFIG, check_run_dir
-
-    changes = _changes(args)
-    notes: list[str] = []
-    damaged: list[Path] = []
-    if args.resume:
-        if args.preset or args.config:
-            raise ContemoError("--resume takes its config from the run folder; change fields "
-                               "with --set or --steps instead of --preset/--config")
-        target = Path(args.resume)
-        if target.suffix == ".json" and target.is_file():
-            sidecar, run = target, check_run_dir(target.parent.parent)
-            ckpt.load(sidecar)  # the one asked for: damaged is an error, not a fallback
-        else:
-            run = check_run_dir(target)
-            sidecar, skipped = ckpt.newest_intact(run / CHECKPOINTS)
-            notes += [f"skipped damaged checkpoint: {line}" for _, line in skipped]
-            if sidecar is None and skipped:
-                raise ContemoError(f"{run / CHECKPOINTS}: no intact checkpoint to resume from "
-                                   f"(newest: {skipped[0][1]})")
-            damaged = [path for path, _ in skipped]
-            if sidecar is None:
-                notes.append(f"{run}: no checkpoint yet (stopped before the first); "
-                             "starting it again from step 0 with its config.json")
-            elif skipped:
-                notes.append(f"resuming from {sidecar.name}, the newest intact checkpoint")
-        base = load_file(run / CONFIG)
-        return Plan(checked(apply(base, changes, "--set")), sidecar, run, notes, damaged)
-    if args.config:
-        base = load_file(args.config)
-        if args.preset:
-            raise ContemoError("give --preset or --config, not both (a config file names its "
-                               "base preset in its 'preset' field)")
-    else:
-        base = get_preset(args.preset or "synth64")
-    return Plan(checked(apply(base, changes, "--set")), None, None, notes, damaged)
-
-
-def checked(config):
-    """Return `config` if it can train: a known layout and a length (steps or epochs)."""
-    from contemo.data.layouts import LAYOUTS
-    from contemo.errors import ContemoError
-
-    if config.layout not in LAYOUTS:
-        raise ContemoError(f"train config field 'layout': expected one of {', '.join(LAYOUTS)}, "
-                           f"got {config.layout!r}")
-    if not config.steps and not config.epochs:
-        raise ContemoError("train config: steps and epochs are both 0; set --steps N or "
-                           "--epochs E")
-    return config
-
-
 def train_device(args: argparse.Namespace) -> str:
     """Return the --device value, with the deprecated --cpu read as --device cpu."""
     from contemo.errors import ContemoError
@@ -168,105 +94,29 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from contemo.data.images import set_max_pixels
+    from contemo.errors import ContemoError
+    from contemo.training.plan import plan_run
 
     set_max_pixels(args.max_pixels)
-    config, sidecar, run_dir, notes, damaged = resolve_config(args)
+    plan = plan_run(_changes(args), preset=args.preset, config_file=args.config,
+                    resume=args.resume)
     if args.dry_run:
-        print(json.dumps(config.to_dict(), indent=2))
+        print(json.dumps(plan.config.to_dict(), indent=2))
         return 0
-    for note in notes:
+    for note in plan.notes:
         print(f"contemo: {note}", file=sys.stderr)
 
     import torch
-    from accelerate import Accelerator, PartialState
-    from accelerate.state import AcceleratorState
-    from accelerate.utils import DistributedDataParallelKwargs, broadcast_object_list
 
-    from contemo.errors import ContemoError
-    from contemo.fileio import atomic_write_json, write_error
-    from contemo.hardware import accelerate_precision, resolve_device, resolve_precision
-    from contemo.training.checkpoint import set_aside
     from contemo.training.data import load_train_data
-    from contemo.training.runs import CONFIG, RunLock, clean_leftovers, new_run_dir, truncate_stats
+    from contemo.training.session import open_accelerator, train_run
 
     if args.threads is not None:
         if args.threads < 1:
             raise ContemoError(f"--threads {args.threads}: expected a positive integer")
         torch.set_num_threads(args.threads)
-    data = load_train_data(config)  # before any run folder exists: bad data leaves nothing
+    data = load_train_data(plan.config)  # before any run folder exists: bad data leaves nothing
     for warning in data.warnings:
         print(f"contemo: warning: {warning}")
-    # A fresh mixed-precision state per call: in-process callers (tests, notebooks) may train
-    # twice with different settings; the process group (PartialState) is kept.
-    AcceleratorState._reset_state(reset_partial_state=False)
-    device = resolve_device(train_device(args))
-    if device.type == "cuda" and device.index is not None:
-        torch.cuda.set_device(device)  # one process: Accelerate uses the current CUDA device
-    state = PartialState(cpu=device.type == "cpu")
-    images = data.description["images"]
-    if config.batch_size * state.num_processes > images:
-        raise ContemoError(f"batch size {config.batch_size} x {state.num_processes} "
-                           f"process(es) is more than the {images} training images; use "
-                           f"--batch-size {max(1, images // state.num_processes)} or less")
-    precision = resolve_precision(config.mixed_precision, state.device, training=True,
-                                  where="mixed_precision")
-    accelerator = Accelerator(
-        cpu=device.type == "cpu", mixed_precision=accelerate_precision(precision),
-        kwargs_handlers=[DistributedDataParallelKwargs(broadcast_buffers=False)])
-    lock = None
-    try:
-        if run_dir is None:
-            holder = [None]
-            if accelerator.is_main_process:
-                run_dir = new_run_dir(config.out, config.preset,
-                                      lambda d: atomic_write_json(d / CONFIG, config.to_dict()))
-                lock = RunLock(run_dir)
-                holder = [str(run_dir)]
-            if accelerator.num_processes > 1:
-                broadcast_object_list(holder)
-            run_dir = Path(holder[0])
-        elif accelerator.is_main_process:
-            lock = RunLock(run_dir)  # before anything is written: one trainer per run folder
-            for line in clean_leftovers(run_dir):
-                print(f"contemo: {line}", file=sys.stderr)
-            for bad in damaged:
-                for path in set_aside(bad):
-                    print(f"contemo: kept the damaged checkpoint as {path.name}", file=sys.stderr)
-            if sidecar is None:
-                truncate_stats(run_dir, 0)
-            atomic_write_json(run_dir / CONFIG, config.to_dict())  # with this resume's changes
-        return _train(config, accelerator, run_dir, data, sidecar, notes)
-    except OSError as err:  # a full disk or a read-only folder: earlier checkpoints are intact
-        where = f"; checkpoints in {run_dir / 'checkpoints'} are intact, resume with " \
-                f"contemo train --resume {run_dir}" if run_dir else ""
-        raise ContemoError(f"{write_error(run_dir or config.out, err)}{where}") from None
-    finally:
-        if lock is not None:
-            lock.release()
-
-
-def _train(config, accelerator, run_dir: Path, data, sidecar: Path | None,
-           notes: list[str]) -> int:
-    """Run the trainer in `run_dir` (locked, clean) and return the exit status."""
-    import torch
-
-    from contemo.training.gan import GANTrainer
-
-    trainer = GANTrainer(config, accelerator, run_dir, data, resume=sidecar)
-    if accelerator.is_main_process:
-        how = f"resumed from {sidecar.name}" if sidecar else "new run"
-        for note in notes:
-            trainer.log.line(note)
-        trainer.log.line(f"{how}: {run_dir} ({data.description['images']} images, "
-                         f"{data.description['per_emotion']})")
-        for warning in data.warnings:
-            trainer.log.line(f"warning: {warning}")
-        print(f"contemo: run folder {run_dir}")
-    try:
-        code = trainer.train()
-    finally:
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            torch.distributed.destroy_process_group()
-    if code == 0 and accelerator.is_main_process:
-        print(f"contemo: released EMA generator: {run_dir / 'generator'}")
-    return code
+    accelerator = open_accelerator(plan.config, train_device(args), data)
+    return train_run(plan, accelerator, data)

@@ -26,9 +26,9 @@ import torch
 from harness import print_table, timed, write_result
 
 from contemo.emotions import FER2013_CLASSES
-from contemo.evaluation.judge_port import compare
-from contemo.evaluation.judge_scores import rank_auc, score_folder
-from contemo.models.judge import Judge
+from contemo.judge.model import Judge
+from contemo.judge.port_check import compare
+from contemo.judge.scores import rank_auc, score_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "tests" / "fixtures" / "judge" / "reference.npz"

@@ -10,8 +10,8 @@ import numpy as np
 
 from contemo.emotions import FER2013_CLASSES
 from contemo.generation.pipeline import EmotionPipeline
+from contemo.judge.model import Judge
 from contemo.labels.paths import neutral_to
-from contemo.models.judge import Judge
 
 ck = sys.argv[1]
 pipe = EmotionPipeline.from_pretrained(ck)

@@ -36,7 +36,7 @@ def face_id():
 
 @pytest.fixture(scope="module")
 def judge():
-    from contemo.models.judge import Judge
+    from contemo.judge.model import Judge
 
     try:
         return Judge.from_file()

@@ -13,11 +13,11 @@ from PIL import Image
 from contemo import emotions as em
 from contemo.cli import main
 from contemo.errors import ContemoError
-from contemo.evaluation import judge_port
-from contemo.evaluation.judge_scores import rank_auc, score_folder
-from contemo.models import judge as judge_module
-from contemo.models.judge import Judge, default_weights_path
-from contemo.models.keras_port import max_pool_same, same_padding
+from contemo.judge import model as judge_module
+from contemo.judge import port_check as judge_port
+from contemo.judge.keras_port import max_pool_same, same_padding
+from contemo.judge.model import Judge, default_weights_path
+from contemo.judge.scores import rank_auc, score_folder
 
 REFERENCE = Path(__file__).parent / "fixtures" / "judge" / "reference.npz"
 PORT_TOLERANCE = 1e-5  # measured max |softmax diff| is ~1e-6 (float32, oneDNN vs PyTorch)

@@ -52,7 +52,7 @@ def test_va_labels_have_one_home():
 
 # docs/architecture.md's layers: a module may import its own layer and those below.
 RANK = {"commands": 4, "cli": 4, "serve": 3, "evaluation": 3, "training": 3, "generation": 2,
-        "models": 1, "data": 1, "labels": 1}  # everything else (emotions, hardware, ...): 0
+        "judge": 2, "models": 1, "data": 1, "labels": 1}  # everything else (emotions, hardware, ...): 0
 
 
 def _rank(module: str) -> int:

@@ -166,7 +166,7 @@ def test_kid_has_no_spread_when_every_subset_is_both_sets_whole():
 
 def test_quality_in_judge_and_dlib_spaces(tmp_path, folders, capsys):
     """--features judge (FED) runs on any faces; dlib needs faces it can find, else one line."""
-    from contemo.models.judge import default_weights_path
+    from contemo.judge.model import default_weights_path
 
     try:
         default_weights_path()

@@ -23,11 +23,11 @@ from contemo.cli import main
 from contemo.data.images import load_face
 from contemo.emotions import EMOTIONS, one_hot
 from contemo.errors import ContemoError
+from contemo.evaluation.study_analysis import analyze
 from contemo.figures import to_uint8
 from contemo.generation.pipeline import EmotionPipeline
 from contemo.serve.faces import encode_png
 from contemo.serve.http import token_hash
-from contemo.serve.study.analysis import analyze
 from contemo.serve.study.app import TOKEN_HEADER, create_study_app
 from contemo.serve.study.build import StudyPlan, create_study
 from contemo.serve.study.folder import load_study

@@ -7,8 +7,8 @@ import pytest
 from scipy.stats import wilcoxon
 
 from contemo.emotions import EMOTIONS
+from contemo.evaluation.study_analysis import apply_exclusions
 from contemo.evaluation.study_stats import infer, participant_means, rank_biserial
-from contemo.serve.study.analysis import apply_exclusions
 
 
 def simulate(effects: dict[str, float], participants: int = 30, seed: int = 1,

@@ -208,7 +208,7 @@ def test_cli_bad_input_is_one_line(tmp_path, capsys):
 
 def test_cli_sweep_with_the_judge_as_documented(wired, tmp_path, capsys):
     """The docs' `--scorer judge` example runs and keeps the judge's 7 probabilities per face."""
-    from contemo.models.judge import default_weights_path
+    from contemo.judge.model import default_weights_path
 
     try:
         default_weights_path()

@@ -57,10 +57,10 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from contemo.errors import ContemoError
-    from contemo.evaluation.judge_scores import rows, score_folder, summary
     from contemo.fileio import atomic_write_bytes, atomic_write_json
     from contemo.hardware import resolve_device
-    from contemo.models.judge import Judge
+    from contemo.judge.model import Judge
+    from contemo.judge.scores import rows, score_folder, summary
 
     if args.batch_size < 1:
         raise ContemoError(f"--batch-size must be at least 1, got {args.batch_size}")
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         atomic_write_bytes(out / CSV_NAME, text.getvalue().encode())
         atomic_write_json(out / JSON_NAME, report)
         if not args.no_plot:
-            from contemo.evaluation.judge_plot import plot_judge
+            from contemo.judge.plot import plot_judge
 
             plot_judge(result, report, out / PNG_NAME)
     except OSError as err:

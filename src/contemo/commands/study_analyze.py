@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from contemo.errors import ContemoError
-    from contemo.serve.study.analysis import (
+    from contemo.evaluation.study_analysis import (
         analyze,
         apply_exclusions,
         recognition_verdict,

@@ -1,1 +1,2 @@
-"""Measuring generated faces: sweeps, metrics, the independent judge, plots, user-study analysis."""
+"""Measuring generated faces: sweeps, metrics, identity, quality, plots, the user study's
+statistics and Fig. 4 (the judge itself is contemo.judge)."""

@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 from contemo.errors import ContemoError
+from contemo.judge.model import Judge, resize_to_input, to_grey
 from contemo.models.face_id import SAME_PERSON, FaceBox, FaceID
-from contemo.models.judge import Judge, resize_to_input, to_grey
 
 MARGIN = 0.1  # the crop around dlib's box, as a fraction of the box's side
 

@@ -34,8 +34,8 @@ def identity_report(config: StripConfig, checkpoint: str | Path | None = None, *
     """Return the report of a generator's strip, with the real reference and FED when `real`."""
     from contemo.data import open_dataset
     from contemo.generation.pipeline import EmotionPipeline
+    from contemo.judge.model import Judge
     from contemo.models.face_id import shared_face_id
-    from contemo.models.judge import Judge
 
     start = time.perf_counter()
     judge = Judge.from_file(device=device)  # first: a bad --device is its one-line error

@@ -20,11 +20,11 @@ from tqdm import tqdm
 from contemo.emotions import FER2013_CLASSES, canonical_emotion
 from contemo.errors import ContemoError
 from contemo.evaluation.identity import MARGIN, different_people, same_person, score_faces
-from contemo.evaluation.judge_scores import rank_auc
 from contemo.evaluation.stats import spearman
+from contemo.judge.model import Judge
+from contemo.judge.scores import rank_auc
 from contemo.labels.paths import path
 from contemo.models.face_id import FaceID
-from contemo.models.judge import Judge
 
 
 @dataclass(frozen=True)

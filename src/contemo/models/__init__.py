@@ -1,4 +1,4 @@
-"""Networks: the conditional DCGAN, its configs and release format, and the scorers (judge).
+"""Networks: the conditional DCGAN, its configs and release format, the VA regressor, dlib identity.
 
 Inference code imports from here and from contemo.generation; nothing in this
 package imports training code.

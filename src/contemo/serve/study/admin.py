@@ -87,7 +87,7 @@ def add_admin_routes(app: FastAPI, study: Study, store: AnswerStore) -> None:
     @app.get("/api/admin/fig4.png", tags=["admin"], dependencies=guarded,
              response_class=Response, summary="Fig. 4 of the answers so far")
     def figure() -> Response:
-        from contemo.serve.study.analysis import describe_cells, figure_png
+        from contemo.evaluation.study_analysis import describe_cells, figure_png
 
         rows = [r for r in answer_rows(study, store) if not r["excluded"]]
         if not rows:

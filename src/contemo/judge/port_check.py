@@ -23,7 +23,7 @@ from PIL import Image
 from contemo.errors import ContemoError
 
 if TYPE_CHECKING:
-    from contemo.models.judge import Judge
+    from contemo.judge.model import Judge
 
 INPUT_SUFFIX = "_inputs"  # groups whose uint8 inputs the fixture stores: drawn, random, synth
 LONDON = "london"

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from contemo.emotions import FER2013_CLASSES, VA_ANCHORS
-from contemo.evaluation.judge_scores import JudgeResult
 from contemo.figures import plot_figure, save_plot
+from contemo.judge.scores import JudgeResult
 
 # One colour per FER2013 class, stable across every judge figure.
 CLASS_COLORS = dict(zip(FER2013_CLASSES, (

@@ -26,7 +26,7 @@ from contemo.data.layouts import scan
 from contemo.data.records import FaceRecord
 from contemo.emotions import AFFECTNET_CLASSES, FER2013_CLASSES, FER2013_FROM_AFFECTNET
 from contemo.errors import ContemoError
-from contemo.models.judge import INPUT_SIZE, Judge, file_sha256
+from contemo.judge.model import INPUT_SIZE, Judge, file_sha256
 
 PLAIN = "plain"  # a folder of images with no labels (e.g. generated faces)
 

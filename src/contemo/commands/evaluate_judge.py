@@ -26,7 +26,6 @@ EXAMPLES = """\
   contemo evaluate judge faces/ --judge-weights ~/models/emotion_model.hdf5 --out runs/judge
 """
 
-CSV_NAME, JSON_NAME, PNG_NAME = "judge_scores.csv", "judge_summary.json", "judge.png"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,15 +51,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Score the folder, write the outputs, print a short table; return 0."""
-    import csv
-    import io
-    from pathlib import Path
-
     from contemo.errors import ContemoError
-    from contemo.fileio import atomic_write_bytes, atomic_write_json
     from contemo.hardware import resolve_device
     from contemo.judge.model import Judge
-    from contemo.judge.scores import rows, score_folder, summary
+    from contemo.judge.report import format_report, write_report
+    from contemo.judge.scores import score_folder, summary
 
     if args.batch_size < 1:
         raise ContemoError(f"--batch-size must be at least 1, got {args.batch_size}")
@@ -69,44 +64,7 @@ def run(args: argparse.Namespace) -> int:
     result = score_folder(judge, args.root, args.layout, manifest=args.manifest,
                           skip_bad=args.skip_bad, batch_size=args.batch_size, threads=args.threads)
     report = summary(result, judge)
-    out = Path(args.out)
-    table = rows(result)
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=list(table[0]))
-    writer.writeheader()
-    writer.writerows(table)
-    try:
-        atomic_write_bytes(out / CSV_NAME, text.getvalue().encode())
-        atomic_write_json(out / JSON_NAME, report)
-        if not args.no_plot:
-            from contemo.judge.plot import plot_judge
-
-            plot_judge(result, report, out / PNG_NAME)
-    except OSError as err:
-        raise ContemoError(f"{out}: cannot write results ({err.strerror or err})") from None
+    files = write_report(result, report, args.out, plot=not args.no_plot)
     print(format_report(report))
-    print(f"wrote {out / CSV_NAME}, {out / JSON_NAME}" + ("" if args.no_plot else f", {out / PNG_NAME}"))
+    print("wrote " + ", ".join(map(str, files)))
     return 0
-
-
-def format_report(report: dict) -> str:
-    """Return the summary as a few aligned lines for the terminal."""
-    head = (f"judge: {report['images']} images in {report['root']} "
-            f"({report['skipped']} skipped, crop {report['judge']['crop']:g}, "
-            f"{report['images_per_second']} img/s)")
-    lines = [head]
-    lines.append(f"  {'class':<9} {'predicted':>9} {'mean p':>7}" +
-                 (f" {'recall':>7}" if "recall" in report else ""))
-    for name in report["classes"]:
-        recall = report.get("recall", {}).get(name)
-        tail = f" {recall:7.3f}" if recall is not None else ""
-        lines.append(f"  {name:<9} {report['predicted_counts'][name]:>9} "
-                     f"{report['mean_probs'][name]:7.3f}{tail}")
-    va = report["va_proxy"]
-    lines.append(f"  VA proxy mean: valence {va['valence_mean']:+.3f}, "
-                 f"arousal {va['arousal_mean']:+.3f}")
-    if "accuracy" in report:
-        lines.append(f"  accuracy {report['accuracy']:.3f} on {report['labelled']} labelled images")
-    if "auc_happy_vs_neutral" in report:
-        lines.append(f"  ROC AUC of P(happy), happy vs neutral: {report['auc_happy_vs_neutral']:.3f}")
-    return "\n".join(lines)

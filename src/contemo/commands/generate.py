@@ -22,9 +22,6 @@ EXAMPLES = """\
 """
 
 SEED_LIMIT = 1_000_000
-RUN_FILE = "generate.json"
-GIF = "transition.gif"
-STRIPS = "strips"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
 
     from contemo.errors import ContemoError
     from contemo.generation import label_options, manifest
-    from contemo.generation.job import IMAGE_DIR
+    from contemo.generation.images import display_scale
+    from contemo.generation.job import GRID, IMAGE_DIR, Figures
+    from contemo.generation.outputs import STRIPS, write_outputs
     from contemo.generation.pipeline import parse_seeds
     from contemo.labels.va import ModelLabels, checkpoint_anchors
 
@@ -95,8 +94,14 @@ def run(args: argparse.Namespace) -> int:
     if options is not None and len(label_set.labels) < 2:
         raise ContemoError("--gif needs at least 2 labels to move between (a path, or several "
                            "--label vectors separated by ';')")
+    figures = Figures(grid_name=GRID if args.grid_rows else None, grid_rows=args.grid_rows,
+                      strips_dir=STRIPS if args.strips else None, method=args.resample,
+                      scale=display_scale(args.display_scale, pipe.resolution))
     try:
-        result, run_file = _write_outputs(args, pipe, seeds, label_set, options, out)
+        result, run_file = write_outputs(
+            pipe, seeds, label_set, out, figures=figures, gif=options,
+            batch_size=args.batch_size, overwrite=args.overwrite,
+            record={"checkpoint": str(args.checkpoint or "shipped"), "seeds": args.seeds})
     except OSError as err:
         raise ContemoError(f"--out {out}: cannot write there ({err.strerror or err})") from None
     for path in [*result.files, run_file, out / IMAGE_DIR]:
@@ -112,43 +117,3 @@ def run(args: argparse.Namespace) -> int:
 def _count(n: int, noun: str) -> str:
     """Return '1 seed' or '8 seeds'."""
     return f"{n} {noun}{'s' * (n != 1)}"
-
-
-def _write_outputs(args: argparse.Namespace, pipe, seeds: list[int], label_set, options, out):
-    """Return (JobResult, generate.json path) after writing every output of the job."""
-    from contemo import __version__
-    from contemo.fileio import atomic_write_json
-    from contemo.generation import animation
-    from contemo.generation.images import display_scale
-    from contemo.generation.job import GRID, Figures, clear_previous, generate_job
-    from contemo.labels.va import checkpoint_anchors
-
-    scale = display_scale(args.display_scale, pipe.resolution)
-    anchors = checkpoint_anchors(pipe.meta)
-    if args.overwrite:  # an earlier job's figures must not pass for this one's
-        clear_previous(out)
-        for old in (out / GRID, out / GIF, *(out / STRIPS).glob("seed*.png")):
-            old.unlink(missing_ok=True)
-    figures = Figures(grid_name=GRID if args.grid_rows else None, grid_rows=args.grid_rows,
-                      strips_dir=STRIPS if args.strips else None, scale=scale,
-                      method=args.resample)
-    result = generate_job(pipe, seeds, label_set, out, batch_size=args.batch_size,
-                          figures=figures, anchors=anchors)
-    if options is not None:
-        gif_path, _ = animation.render(pipe, seeds, label_set.labels, out / GIF,
-                                       options, scale=scale, method=args.resample,
-                                       batch_size=args.batch_size, anchors=anchors)
-        result.files.append(gif_path)
-    run_file = atomic_write_json(out / RUN_FILE, {
-        "contemo_version": __version__,
-        "checkpoint": str(args.checkpoint or "shipped"),
-        "device": str(pipe.device),
-        "precision": pipe.precision,
-        "seeds": args.seeds,
-        "title": label_set.title,
-        "labels": label_set.labels.tolist(),
-        "columns": label_set.columns,
-        "images": result.images,
-        "seconds": round(result.seconds, 3),
-    })
-    return result, run_file

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -198,16 +200,38 @@ def test_regressor_train_writes_a_run_folder_and_resumes(tmp_path, capsys):
 
     assert main(args) == 2  # the folder already holds a run
     assert "pass --resume" in capsys.readouterr().err
-    assert main(["regressor", "train", "--out", str(out), "--resume", "--epochs", "2"]) == 0
+    assert main(["regressor", "train", "--resume", str(out), "--epochs", "2"]) == 0  # as train
     stats = [json.loads(line) for line in (out / "stats.jsonl").read_text().splitlines()]
     assert [s["epoch"] for s in stats] == [1, 2]
     assert json.loads((out / "config.json").read_text())["config"]["epochs"] == 2
+    # the older spelling, --resume --out RUN, still continues the same run
+    assert main(["regressor", "train", "--out", str(out), "--resume", "--epochs", "3"]) == 0
+    assert len((out / "stats.jsonl").read_text().splitlines()) == 3
+
+
+def test_numbered_regressor_runs_are_made_atomically_like_gan_runs(tmp_path, monkeypatch,
+                                                                     capsys):
+    from contemo.training import regressor_run
+
+    data = make_va_set(tmp_path / "va", count=16, identities=8)
+    monkeypatch.setattr(regressor_run, "RUNS_ROOT", tmp_path / "runs")
+    stale = tmp_path / "runs" / ".tiny.starting-999999"  # a start killed an hour ago
+    stale.mkdir(parents=True)
+    os.utime(stale, (time.time() - 3600,) * 2)
+    args = ["regressor", "train", "--data", str(data), "--preset", "tiny", "--epochs", "1",
+            "--val-fraction", "0.25", "--threads", "1"]
+    assert main(args) == 0 and main(args) == 0
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["00000-tiny", "00001-tiny"]
+    assert not (tmp_path / "runs" / "00000-tiny" / "checkpoints").exists()
+    assert (tmp_path / "runs" / "00001-tiny" / "model" / "regressor.safetensors").is_file()
+    capsys.readouterr()
 
 
 @pytest.mark.parametrize("argv, message", [
     (["--data", "{tmp}/nowhere"], "no such AffectNet folder"),
     (["--out", "{tmp}/empty", "--resume"], "no checkpoint to resume"),
-    (["--resume"], "--resume needs --out"),
+    (["--resume"], "--resume needs the run folder"),
+    (["--resume", "{tmp}/a", "--out", "{tmp}/b"], "name different runs"),
     (["--data", "{tmp}", "--epochs", "0"], "epochs must be at least 1"),
     (["--data", "{tmp}", "--device", "cuda:7"], "cuda"),
 ])

@@ -16,7 +16,7 @@ from contemo.hardware import add_device_argument
 
 EXAMPLES = """\
   contemo regressor train --data data/va --preset synth --out runs/regressor-synth
-  contemo regressor train --out runs/regressor-synth --resume
+  contemo regressor train --resume runs/regressor-synth
   contemo regressor train --data /data/AffectNet --preset paper \\
       --val-manifest /data/AffectNet/Manually_Annotated_file_lists/validation.csv
   contemo regressor train --data data/va --preset tiny --epochs 2 --out /tmp/reg
@@ -38,8 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="JSON", help="settings file (e.g. a run's config.json)")
     parser.add_argument("--out", metavar="DIR",
                         help=f"run folder (default: next {RUNS_ROOT}/NNNNN-PRESET)")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue the run in --out from its last checkpoint")
+    parser.add_argument("--resume", nargs="?", const=True, default=False, metavar="RUN_DIR",
+                        help="continue RUN_DIR from its last checkpoint (as contemo train "
+                        "--resume RUN_DIR; --resume --out RUN_DIR still works)")
     add_device_argument(parser)
     parser.add_argument("--threads", type=int, metavar="N",
                         help="CPU threads for torch (default: torch's choice; 1 is often faster "
@@ -67,8 +68,14 @@ def run(args: argparse.Namespace) -> int:
 
     from contemo.errors import ContemoError
     from contemo.hardware import resolve_device
-    from contemo.training.regressor import train, write_run_config
-    from contemo.training.regressor_run import OVERRIDES, finish_run, plan_run, split_data
+    from contemo.training.regressor import train
+    from contemo.training.regressor_run import (
+        OVERRIDES,
+        finish_run,
+        open_run,
+        plan_run,
+        split_data,
+    )
 
     plan = plan_run({k: getattr(args, k) for k in OVERRIDES}, preset=args.preset,
                     config_file=args.config, out=args.out, resume=args.resume)
@@ -81,9 +88,8 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     train_set, held_out, description = split_data(plan, args.data, args.manifest,
                                                   args.val_manifest)
-    plan.out.mkdir(parents=True, exist_ok=True)
     name = args.name or plan.saved.get("name") or f"regressor-{plan.config.preset}"
-    write_run_config(plan.out, plan.config, description, name)
+    plan = open_run(plan, description, name)
     print(f"regressor run {plan.out}: {len(train_set)} train / {len(held_out)} held-out images "
           f"(split by {description['split']}), {plan.config.epochs} epochs on {device}")
     t0 = time.perf_counter()

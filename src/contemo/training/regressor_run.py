@@ -28,7 +28,7 @@ class RunPlan:
     """The resolved settings of a run: its config, folder, and what a resumed run recorded."""
 
     config: RegressorTrainConfig
-    out: Path
+    out: Path | None  # None: the next numbered folder under RUNS_ROOT, made by open_run
     resume: bool
     saved: dict[str, Any] = field(default_factory=dict)  # the resumed run's config.json
 
@@ -38,21 +38,21 @@ class RunPlan:
         return self.saved.get("data", {})
 
 
-def _next_run(preset: str) -> Path:
-    """Return runs/regressor/NNNNN-preset with the next free number."""
-    numbers = [int(p.name[:5]) for p in RUNS_ROOT.glob("[0-9]" * 5 + "-*") if p.is_dir()]
-    return RUNS_ROOT / f"{max(numbers, default=-1) + 1:05d}-{preset}"
-
-
 def plan_run(overrides: dict[str, Any], *, preset: str, config_file: str | None,
-             out: str | None, resume: bool) -> RunPlan:
+             out: str | None, resume: bool | str) -> RunPlan:
     """Return the plan of a new run (preset or file + overrides) or of a resumed one.
 
-    A resumed run keeps its settings: only `epochs` may change.
+    `resume` is the run folder to continue (as `contemo train --resume RUN`), or True
+    for the older spelling `--resume --out RUN`. A resumed run keeps its settings: only
+    `epochs` may change.
     """
     if resume:
+        if isinstance(resume, str):
+            if out and Path(out) != Path(resume):
+                raise ContemoError(f"--resume {resume} and --out {out} name different runs")
+            out = resume
         if not out:
-            raise ContemoError("--resume needs --out RUN_DIR (the run folder to continue)")
+            raise ContemoError("--resume needs the run folder: --resume RUN_DIR")
         folder = Path(out)
         if not (folder / CHECKPOINT).is_file():
             raise ContemoError(f"{folder / CHECKPOINT}: no checkpoint to resume from")
@@ -66,11 +66,32 @@ def plan_run(overrides: dict[str, Any], *, preset: str, config_file: str | None,
         return RunPlan(config, folder, True, saved)
     base = RegressorTrainConfig.from_file(config_file) if config_file else PRESETS[preset]
     config = base.override(**overrides)
-    folder = Path(out) if out else _next_run(config.preset)
-    if (folder / CHECKPOINT).exists():
+    folder = Path(out) if out else None
+    if folder is not None and (folder / CHECKPOINT).exists():
         raise ContemoError(f"{folder}: already holds a run; pass --resume to continue it or "
                            "choose another --out")
     return RunPlan(config, folder, False)
+
+
+def open_run(plan: RunPlan, description: dict[str, Any], name: str) -> RunPlan:
+    """Return `plan` with its folder made and config.json written in it.
+
+    Without --out the folder is the next runs/regressor/NNNNN-preset, made atomically by
+    training.runs.new_run_dir as for GAN runs: two starts never share a number.
+    """
+    from dataclasses import replace
+
+    from contemo.training.regressor import write_run_config
+    from contemo.training.runs import new_run_dir
+
+    if plan.out is None:
+        folder = new_run_dir(RUNS_ROOT, plan.config.preset,
+                             lambda d: write_run_config(d, plan.config, description, name),
+                             subfolders=())
+        return replace(plan, out=folder)
+    plan.out.mkdir(parents=True, exist_ok=True)
+    write_run_config(plan.out, plan.config, description, name)
+    return plan
 
 
 def split_data(plan: RunPlan, data: str | None, manifest: str | None,

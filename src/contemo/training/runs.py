@@ -41,7 +41,8 @@ LOCK = ".lock"
 STAGING_GRACE_S = 60  # a staging folder this old was left by a killed start-up
 
 
-def new_run_dir(out: str | Path, desc: str, fill: Callable[[Path], None]) -> Path:
+def new_run_dir(out: str | Path, desc: str, fill: Callable[[Path], None],
+                subfolders: tuple[str, ...] = (CHECKPOINTS,)) -> Path:
     """Return a new ``out/NNNNN-desc`` folder, numbered after the highest, after `fill(folder)`.
 
     `fill` writes config.json (and anything else a run folder must hold from its first
@@ -59,7 +60,8 @@ def new_run_dir(out: str | Path, desc: str, fill: Callable[[Path], None]) -> Pat
         staging = parent / f".{safe}.starting-{os.getpid()}"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
-        (staging / CHECKPOINTS).mkdir()
+        for sub in subfolders:  # the GAN's checkpoints/; the regressor keeps one file
+            (staging / sub).mkdir()
         fill(staging)
         while True:
             taken = [int(m.group(1)) for p in parent.iterdir() if (m := RUN_NAME.match(p.name))]

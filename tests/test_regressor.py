@@ -190,6 +190,7 @@ def test_regressor_train_writes_a_run_folder_and_resumes(tmp_path, capsys):
                  "scatter.png", "model/config.json", "model/regressor.safetensors",
                  "model/MODEL_CARD.md"):
         assert (out / name).is_file(), name
+    assert json.loads((out / "config.json").read_text())["format"] == "contemo-regressor-run/1"
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["valence"]) == {"ccc", "rmse", "pcc", "sagr", "n"}
     assert metrics["data"]["held_out"] == 4 and metrics["data"]["train"] == 12

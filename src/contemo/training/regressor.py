@@ -34,6 +34,8 @@ from contemo.models.regressor import VARegressor
 from contemo.training.regressor_config import RegressorTrainConfig
 
 CHECKPOINT = "checkpoint.safetensors"
+# The run config.json tag, named `format` like every other contemo file (was "kind").
+RUN_FORMAT = "contemo-regressor-run/1"
 IDENTITY_COLUMNS = ("identity", "person", "person_id", "subject", "subject_id")
 
 
@@ -284,6 +286,6 @@ def write_run_config(run_dir: Path, config: RegressorTrainConfig, data: dict[str
                      name: str) -> None:
     """Write the run's resolved settings, data description and model name as config.json."""
     atomic_write_json(run_dir / "config.json", {
-        "kind": "contemo-regressor-run", "contemo_version": __version__, "name": name,
+        "format": RUN_FORMAT, "contemo_version": __version__, "name": name,
         "config": config.to_dict(), "data": data,
     })

@@ -47,3 +47,15 @@ def test_bad_targets_are_one_line():
             va_to_label(*bad)
     with pytest.raises(ContemoError, match="missing"):
         va_to_label(0, 0, anchors={"neutral": (0, 0)})
+
+
+def test_a_model_of_neutral_and_happy_reaches_the_segment_between_them():
+    """No triangle exists with one extreme emotion: the Neutral->happy segment is the region."""
+    hv, ha = VA_ANCHORS["happy"]
+    on_line = va_to_label(0.5 * hv, 0.5 * ha, among=("neutral", "happy"))
+    assert not on_line.clipped
+    assert on_line.label[EMOTIONS.index("happy")] == pytest.approx(0.5)
+    assert on_line.label[0] == pytest.approx(0.5) and on_line.label.sum() == pytest.approx(1.0)
+    off = va_to_label(-0.5, 0.2, among=("neutral", "happy"))  # behind neutral: clipped to it
+    assert off.clipped and off.label[0] == pytest.approx(1.0)
+    assert np.count_nonzero(off.label) == 1

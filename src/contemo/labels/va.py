@@ -90,12 +90,19 @@ def va_to_label(valence: float, arousal: float, anchors: Anchors | None = None,
         dist = float(np.hypot(*(reached - target)))
         if best is None or dist < best[0] - 1e-12:
             best = (dist, weights, pair)
+    # Each Neutral->emotion segment is reachable too: with no triangle at all (a model
+    # trained on neutral and happy only) it is the whole reachable region.
+    for name, point in points.items():
+        t = _segment_t(target, np.zeros(2), point)
+        dist = float(np.hypot(*(t * point - target)))
+        if best is None or dist < best[0] - 1e-12:
+            best = (dist, np.array([t, 0.0]), (name, name))
     if best is None:
         raise ContemoError("the anchors leave no reachable region around neutral")
     dist, (w0, w1), pair = best
     label = np.zeros(NUM_EMOTIONS, dtype=np.float64)
-    label[EMOTIONS.index(pair[0])] = w0
     label[EMOTIONS.index(pair[1])] = w1
+    label[EMOTIONS.index(pair[0])] += w0  # a segment's pair names one emotion twice
     label[NEUTRAL] = max(0.0, 1.0 - w0 - w1)
     label = np.maximum(label, 0.0) + 0.0  # no negative zeros in what users see
     label /= label.sum()

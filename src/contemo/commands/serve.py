@@ -12,7 +12,7 @@ from contemo.hardware import add_device_argument
 
 EXAMPLES = """\
   contemo serve                                  # shipped checkpoint, http://127.0.0.1:8000
-  contemo serve --checkpoint runs/00003-synth64/release --port 8080
+  contemo serve --checkpoint runs/00003-synth64 --port 8080
   curl -s 127.0.0.1:8000/api/face.png?seed=7\\&valence=0.5\\&arousal=0.3 -o face.png
 """
 

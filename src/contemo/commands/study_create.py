@@ -13,7 +13,7 @@ import argparse
 EXAMPLES = """\
   contemo study create --data /data/FACES --layout faces --out ~/studies/pilot
   contemo study create --data /work/shared/data/london-faces --layout london \\
-      --checkpoint runs/00003-synth64/release --out ~/studies/london --real 3 --generated 3
+      --checkpoint runs/00003-synth64 --out ~/studies/london --real 3 --generated 3
   contemo study create --data /data/FACES --out ~/studies/prolific --attention-checks 2 \\
       --completion-url 'https://app.prolific.com/submissions/complete?cc={code}' \\
       --completion-code C1A2B3

@@ -12,7 +12,7 @@ from tqdm import tqdm
 from contemo.data.facecrop import CropSpec, resolve_crop
 from contemo.data.files import shown
 from contemo.data.images import crop_box, decode_threads, probe
-from contemo.data.layouts import collect, guess_layout
+from contemo.data.layouts import better_layout, collect
 from contemo.data.records import FaceRecord, ScanResult
 from contemo.emotions import AFFECTNET_CLASSES, EMOTIONS
 from contemo.errors import ContemoError
@@ -33,11 +33,10 @@ def build_report(
     the report says how many were found and cropped, and the box a fixed crop uses.
     """
     result = collect(root, layout, manifest=manifest)
-    if len(result.problems) > len(result.records) and manifest is None:
-        better = guess_layout(root, exclude=layout)
-        if better is not None:
-            result.notes.append(f"most files do not fit layout {layout}; it looks like layout "
-                                f"{better[0]!r} ({better[1]} usable images): --layout {better[0]}")
+    better = better_layout(result, root, manifest)
+    if better is not None:
+        result.notes.append(f"most files do not fit layout {layout}; it looks like layout "
+                            f"{better[0]!r} ({better[1]} usable images): --layout {better[0]}")
     sizes, unreadable, good = _probe_all(result, threads)
     records = [r for r, ok in zip(result.records, good) if ok]
     face_crop = None

@@ -68,12 +68,13 @@ class CropSpec:
 
 
 def detector():
-    """Return dlib's HOG frontal face detector (a one-line error where dlib is missing)."""
-    try:
-        import dlib
-    except ImportError:
-        raise ContemoError("face crops need dlib: pip install dlib-bin") from None
-    return dlib.get_frontal_face_detector()
+    """Return dlib's HOG frontal face detector (the one-line install error where dlib is missing).
+
+    The detector needs no model file, so the crop does not load face_id's descriptor models.
+    """
+    from contemo.models.face_id import load_dlib
+
+    return load_dlib().get_frontal_face_detector()
 
 
 def detect_box(path: Path, find) -> tuple[float, float, float, float] | None:

@@ -50,14 +50,13 @@ def scan(
     set is never what the caller wants.
     """
     result = collect(root, layout, manifest=manifest)
-    if len(result.problems) > len(result.records) and manifest is None:
-        better = guess_layout(root, exclude=layout)
-        if better is not None:
-            name, count = better
-            raise ContemoError(
-                f"{result.root or root}: {len(result.problems)} of the files do not fit layout "
-                f"{layout}, but it looks like layout {name!r} ({count} usable images): "
-                f"pass --layout {name}")
+    better = better_layout(result, root, manifest)
+    if better is not None:
+        name, count = better
+        raise ContemoError(
+            f"{result.root or root}: {len(result.problems)} of the files do not fit layout "
+            f"{layout}, but it looks like layout {name!r} ({count} usable images): "
+            f"pass --layout {name}")
     if result.problems and not skip_bad:
         more = len(result.problems) - 1
         tail = f" (and {more} more problem{'s' * (more > 1)}; see `contemo data check`" \
@@ -74,6 +73,14 @@ def scan(
 def _located(result: ScanResult, problem: str) -> str:
     """Return a problem line (written relative to the scan root) with the root in front."""
     return problem if result.root is None else f"{result.root / problem}"
+
+
+def better_layout(result: ScanResult, root: str | Path, manifest: str | Path | None = None
+                  ) -> tuple[str, int] | None:
+    """Return (layout, usable images) that reads `root` better than `result`'s, when most failed."""
+    if len(result.problems) <= len(result.records) or manifest is not None:
+        return None
+    return guess_layout(root, exclude=result.layout)
 
 
 def guess_layout(root: str | Path, exclude: str = "") -> tuple[str, int] | None:

@@ -75,7 +75,7 @@ def models_folder() -> Path:
                        f"or lacks {DESCRIPTOR_FILE}): {INSTALL_HINT}")
 
 
-def _dlib() -> Any:
+def load_dlib() -> Any:
     """Return the dlib module, or raise a one-line ContemoError saying how to install it."""
     try:
         import dlib
@@ -98,7 +98,7 @@ class FaceID:
     """Finds faces and describes who they are (dlib); batch-friendly, CPU only."""
 
     def __init__(self, models: Path | None = None, detect_side: int = DETECT_SIDE) -> None:
-        dlib = _dlib()
+        dlib = load_dlib()
         folder = models_folder() if models is None else Path(models)
         for name in (LANDMARKS_FILE, DESCRIPTOR_FILE):
             if not (folder / name).is_file():

@@ -230,18 +230,17 @@ class GANTrainer:
         self._sums += values
         self._count += 1
         self.step += 1
-        if self.ada.adaptive and self.step % ADA_INTERVAL == 0:
-            signs = self._ada_signs + values[5] * d_real.shape[0]
-            count = self._ada_count + d_real.shape[0]
-            if self.acc.num_processes > 1:
-                both = self.acc.reduce(torch.stack([signs, torch.tensor(
-                    float(count), device=signs.device)]), "sum")
-                signs, count = both[0], int(both[1].item())
-            self.ada.update(float(signs), count, count)
-            self._ada_signs, self._ada_count = torch.zeros((), device=self.acc.device), 0
-        elif self.ada.adaptive:
+        if self.ada.adaptive:
             self._ada_signs = self._ada_signs + values[5] * d_real.shape[0]
             self._ada_count += d_real.shape[0]
+            if self.step % ADA_INTERVAL == 0:
+                signs, count = self._ada_signs, self._ada_count
+                if self.acc.num_processes > 1:
+                    both = self.acc.reduce(torch.stack([signs, torch.tensor(
+                        float(count), device=signs.device)]), "sum")
+                    signs, count = both[0], int(both[1].item())
+                self.ada.update(float(signs), count, count)
+                self._ada_signs, self._ada_count = torch.zeros((), device=self.acc.device), 0
 
     def _reset_window(self) -> None:
         """Start a new logging window (sums of losses and D outputs since the last line)."""

@@ -38,7 +38,7 @@ def folders(tmp_path_factory, regressor):
     root = tmp_path_factory.mktemp("quality")
     torch.manual_seed(1)
     save_pretrained(Generator(MODEL_PRESETS["tiny"]), root / "gen")
-    regressor.save_pretrained(root / "reg")
+    save_pretrained(regressor, root / "reg")
     return root
 
 

@@ -312,8 +312,10 @@ def test_damaged_regressor_config(tmp_path, why, model):
     from contemo.errors import ContemoError
     from contemo.models.regressor import RegressorConfig, VARegressor
 
-    folder = VARegressor(RegressorConfig(input_size=32, width_mult=0.1, feature_dim=8)
-                         ).save_pretrained(tmp_path / "reg")
+    from contemo.models import save_pretrained
+
+    folder = save_pretrained(VARegressor(RegressorConfig(input_size=32, width_mult=0.1,
+                                                         feature_dim=8)), tmp_path / "reg")
     edit_json(folder / "config.json", lambda d: d["model"].update(model))
     with pytest.raises(ContemoError) as err:
         VARegressor.from_pretrained(folder)

@@ -52,13 +52,13 @@ def test_a_file_names_its_base_preset(tmp_path):
 
 @pytest.mark.parametrize("changes, message", [
     ({"lrr": 1}, "unknown field 'lrr'"),
-    ({"lr": "fast"}, "field 'lr' expected a number"),
+    ({"lr": "fast"}, "field 'lr': expected a number"),
     ({"lr": -1}, "field 'lr'"),
-    ({"steps": 1.5}, "field 'steps' expected an integer"),
-    ({"betas": "0.5"}, "field 'betas' expected two numbers"),
+    ({"steps": 1.5}, "field 'steps': expected an integer"),
+    ({"betas": "0.5"}, "field 'betas': expected a list of 2 items"),
     ({"mixed_precision": "fp8"}, "field 'mixed_precision'"),
     ({"channels_last": "maybe"}, "expected true, false or auto"),
-    ({"model": "huge"}, "field 'model' expected a model preset"),
+    ({"model": "huge"}, "field 'model': expected a model preset"),
     ({"model.resolution": 48}, "resolution 48"),
     ({"ema_decay": 1.0}, "field 'ema_decay'"),
 ])

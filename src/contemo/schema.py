@@ -38,8 +38,15 @@ def register_bounds(cls: type, bounds: dict[str, tuple[float, float]]) -> None:
 
 
 def bound_of(cls: type, name: str, kind: type) -> tuple[float, float]:
-    """Return the (low, high) range of field `name` of `cls` (its type's default if none)."""
-    return _BOUNDS.get(cls, {}).get(name, DEFAULT_INT if kind is int else DEFAULT_FLOAT)
+    """Return the (low, high) range of field `name` of `cls` (its type's default if none).
+
+    Bounds registered on a base class hold for its subclasses (a checkpoint sidecar of
+    any trainer shares the common fields' bounds).
+    """
+    for owner in getattr(cls, "__mro__", (cls,)):
+        if name in _BOUNDS.get(owner, {}):
+            return _BOUNDS[owner][name]
+    return DEFAULT_INT if kind is int else DEFAULT_FLOAT
 
 
 def check_range(value: float, low: float, high: float, what: str) -> None:
@@ -141,56 +148,84 @@ def coerce(kind: Any, value: Any, what: str, bound: tuple[float, float] | None =
     raise ContemoError(f"{what}: cannot check a field of type {kind!r}")  # a contemo bug
 
 
+TRUE_WORDS = ("true", "yes", "on", "1")
+FALSE_WORDS = ("false", "no", "off", "0")
+
+
 def parse_text(cls: type, changes: dict[str, Any]) -> dict[str, Any]:
     """Return `changes` with command-line text turned into JSON values by field type.
 
-    `--set model.g_width=48` arrives as the string '48'; numbers and booleans written as
-    text become numbers and booleans (then checked by `build` like any JSON), text that
-    does not parse is left as it is for `build` to refuse with the field's name.
+    `--set model.g_width=48` arrives as the string '48'; numbers, booleans (true/false,
+    yes/no, on/off, 1/0) and lists ('0.5,0.999') written as text become JSON values, then
+    checked by `build`/`fields` like any JSON. Text that does not parse is left as it is,
+    for the check to refuse with the field's name.
     """
     hints = typing.get_type_hints(cls)
-    out = {}
-    for name, value in changes.items():
-        kind = hints.get(name)
-        if isinstance(value, str) and kind in (int, float, bool):
-            text = value.strip().lower()
-            try:
-                if kind is bool and text in ("true", "false"):
-                    value = text == "true"
-                elif kind is int:
-                    number = float(text)
-                    value = int(number) if number.is_integer() else number
-                elif kind is float:
-                    value = float(text)
-            except (ValueError, OverflowError):
-                pass
-        out[name] = value
-    return out
+    return {name: _from_text(hints.get(name), value) if isinstance(value, str) else value
+            for name, value in changes.items()}
+
+
+def _from_text(kind: Any, value: str) -> Any:
+    """Return the JSON value that command-line `value` stands for as a `kind` (or `value`)."""
+    text = value.strip().lower()
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (types.UnionType, typing.Union):
+        if str in args and text not in TRUE_WORDS + FALSE_WORDS:
+            return value  # bool | str: "auto" stays text
+        return next((v for v in (_from_text(a, value) for a in args if a is not str)
+                     if not isinstance(v, str)), value)
+    try:
+        if kind is bool:
+            return True if text in TRUE_WORDS else False if text in FALSE_WORDS else value
+        if kind is int:
+            number = float(text)
+            return int(number) if number.is_integer() else number
+        if kind is float:
+            return float(text)
+    except (ValueError, OverflowError):
+        return value
+    if origin is tuple and text:
+        return [_from_text(args[0] if args else Any, part) for part in
+                value.strip().strip("[]() ").split(",")]
+    return value
+
+
+def fields(cls: type, data: dict[str, Any], where: str, *, extra: str = "forbid"
+           ) -> dict[str, Any]:
+    """Return the fields of `data` that `cls` declares, each checked for type and bounds.
+
+    Unknown fields are refused with the list of known ones (a typo must not be silently
+    ignored) unless `extra="allow"`, where they are left out. This is the one place
+    contemo turns JSON (or command-line text, after `parse_text`) into typed fields.
+    """
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(map(str, set(data) - known))
+    if unknown and extra == "forbid":
+        listed = f" (fields: {', '.join(sorted(known))})" if len(known) <= 60 else ""
+        raise ContemoError(f"{where}: unknown field {', '.join(map(repr, unknown))}{listed}")
+    values = {}
+    for name, value in ((k, v) for k, v in data.items() if k in known):
+        kind = hints[name]
+        values[name] = coerce(kind, value, f"{where}: field {name!r}",
+                              bound_of(cls, name, int if kind is int else float))
+    return values
 
 
 def build(cls: type, data: dict[str, Any], where: str, *, extra: str = "forbid") -> Any:
     """Return `cls(**data)` after checking every field's type and bounds; one line if not.
 
     Fields missing from `data` keep their defaults (a field without one is required);
-    unknown fields are refused (a typo must not be silently ignored) unless
-    `extra="allow"`, where they are left out. `cls.__post_init__` then checks what
-    relates fields.
+    unknown fields are refused unless `extra="allow"` (see `fields`). `cls.__post_init__`
+    then checks what relates fields.
     """
-    hints = typing.get_type_hints(cls)
-    every = dataclasses.fields(cls)
-    known = {f.name for f in every}
-    unknown = sorted(set(data) - known)
-    if unknown and extra == "forbid":
-        raise ContemoError(f"{where}: unknown field(s) {', '.join(map(str, unknown))}")
-    missing = [f.name for f in every if f.name not in data and f.default is dataclasses.MISSING
-               and f.default_factory is dataclasses.MISSING]
+    if not isinstance(data, dict):
+        raise ContemoError(f"{where}: expected an object of {cls.__name__} fields")
+    values = fields(cls, data, where, extra=extra)
+    missing = [f.name for f in dataclasses.fields(cls) if f.name not in data
+               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
     if missing:
         raise ContemoError(f"{where}: field(s) {', '.join(map(repr, missing))} missing")
-    values = {}
-    for name, value in ((k, v) for k, v in data.items() if k in known):
-        kind = hints[name]
-        values[name] = coerce(kind, value, f"{where}: field {name!r}",
-                              bound_of(cls, name, int if kind is int else float))
     try:
         return cls(**values)
     except (TypeError, ValueError, ContemoError) as err:  # __post_init__'s cross-field checks

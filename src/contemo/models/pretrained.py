@@ -1,10 +1,11 @@
-"""The release format: ``config.json`` + ``generator.safetensors``; nothing pickled.
+"""The generator's release: ``config.json`` + ``generator.safetensors``; nothing pickled.
 
 A released generator folder is all that inference needs. ``config.json`` carries the
 model shape, the emotion order and VA anchors it was trained with (a reader with a
 different order must refuse it, not silently permute emotions), a description of the
 training data and the contemo version. Weights are the EMA generator's, BatchNorm
-buffers included, as safetensors: loading one can never run code.
+buffers included, as safetensors: loading one can never run code. The format itself
+(writer, reader, weights) is contemo.models.release, shared with the VA regressor.
 """
 
 from __future__ import annotations
@@ -16,44 +17,41 @@ from typing import Any
 
 import torch
 
-from contemo import __version__
 from contemo.emotions import EMOTIONS, VA_ANCHORS
 from contemo.errors import ContemoError
-from contemo.fileio import atomic_write_json, load_tensors, read_format_json, write_safetensors
 from contemo.models.config import ModelConfig
 from contemo.models.dcgan import Generator
+from contemo.models.release import (
+    CONFIG_FILE,
+    Kind,
+    load_weights,
+    read_release,
+    register,
+)
 
 FORMAT = "contemo-generator/1"
-CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "generator.safetensors"
 DEFAULT_CHECKPOINT = "generator-synth64"  # folder under contemo/assets shipped in the package
 
 
-def save_pretrained(
-    generator: Generator, out_dir: str | Path, *, training: dict[str, Any] | None = None,
-    trained_emotions: list[str] | None = None, preprocess: dict[str, Any] | None = None,
-) -> Path:
-    """Return `out_dir` after writing the generator's config.json and safetensors weights.
+def describe(generator: Generator, *, trained_emotions: list[str] | None = None,
+             preprocess: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Return a generator release's config.json fields besides format, version and training.
 
     `trained_emotions` (default: all six) are the emotions the data had images of; a
     reader refuses labels that weigh any other. `preprocess` says how the training
     faces were framed (the face crop), so users can frame real photos the same way.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().to("cpu").contiguous() for k, v in generator.state_dict().items()}
-    write_safetensors(out / WEIGHTS_FILE, state, {"format": FORMAT})
-    atomic_write_json(out / CONFIG_FILE, {
-        "format": FORMAT,
-        "contemo_version": __version__,
+    return {
         "model": generator.config.to_dict(),
         "emotions": list(EMOTIONS),
         "va_anchors": {e: list(VA_ANCHORS[e]) for e in EMOTIONS},
         "trained_emotions": list(trained_emotions or EMOTIONS),
         "preprocess": preprocess or {},
-        "training": training or {},
-    })
-    return out
+    }
+
+
+register(Generator, Kind(FORMAT, WEIGHTS_FILE, describe))
 
 
 def resolve_model_dir(model_dir: str | Path | None) -> Path:
@@ -98,26 +96,17 @@ def read_config(model_dir: str | Path) -> dict[str, Any]:
     """Return the validated config.json of a released generator folder (or run folder, or name)."""
     folder = resolve_model_dir(model_dir)
     path = folder / CONFIG_FILE
-    if not folder.is_dir():
-        raise ContemoError(f"{folder}: checkpoint folder not found")
-    meta = read_format_json(
-        path, FORMAT, missing=f"missing (a checkpoint folder holds {CONFIG_FILE} + {WEIGHTS_FILE})",
-        allow_nan=False,
-    )
+    meta = read_release(folder, FORMAT, WEIGHTS_FILE, "checkpoint")
     if meta.get("emotions") != list(EMOTIONS):
         raise ContemoError(
             f"{path}: field 'emotions' is {meta.get('emotions')!r}; this contemo uses "
             f"{list(EMOTIONS)!r} and will not reorder a model's labels"
         )
-    if not isinstance(meta.get("model"), dict):
-        raise ContemoError(f"{path}: field 'model' must be an object")
     meta["model_config"] = ModelConfig.from_dict(meta["model"], f"{path}: field 'model'")
     meta["trained_emotions"] = list(trained_emotions(meta, str(path)))
     meta["folder"] = str(folder)
     if "va_anchors" in meta:
         meta["va_anchors"] = check_anchors(meta["va_anchors"], f"{path}: field 'va_anchors'")
-    if not isinstance(meta.get("training", {}), dict):
-        raise ContemoError(f"{path}: field 'training' must be an object")
     return meta
 
 
@@ -144,38 +133,9 @@ def from_pretrained(model_dir: str | Path | None = None, device: str | torch.dev
     """Return (generator in eval mode, its config.json) from a release folder (default: shipped)."""
     folder = resolve_model_dir(model_dir)
     meta = read_config(folder)
-    weights = folder / WEIGHTS_FILE
-    if not weights.is_file():
-        raise ContemoError(f"{weights}: missing")
     generator = Generator(meta["model_config"])
-    load_weights(generator, weights)
+    load_weights(generator, folder / WEIGHTS_FILE)
     return generator.to(device).eval(), meta
-
-
-def load_weights(module: torch.nn.Module, weights: Path) -> None:
-    """Fill `module` with the tensors of `weights` (strict); a mismatch is one line."""
-    state = load_tensors(weights)
-    try:
-        module.load_state_dict(state, strict=True)
-    except RuntimeError as err:
-        lines = str(err).splitlines()
-        first = lines[1].strip() if len(lines) > 1 else lines[0]
-        raise ContemoError(f"{weights}: weights do not fit config.json's model ({first})"
-                           ) from None
-    require_finite(state, weights)
-
-
-def require_finite(tensors: dict[str, torch.Tensor], where: Path) -> None:
-    """Raise a one-line ContemoError if a floating tensor holds NaN or inf.
-
-    Such weights render black or garbage images without any error, and training never
-    saves them (it stops on divergence first), so they mean a damaged or forged file.
-    """
-    for name, tensor in tensors.items():
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            bad = int((~torch.isfinite(tensor)).sum())
-            raise ContemoError(f"{where}: tensor {name!r} holds {bad} NaN/inf value(s) of "
-                               f"{tensor.numel()}; the file is damaged")
 
 
 def default_checkpoint() -> Path:

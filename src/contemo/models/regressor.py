@@ -8,8 +8,9 @@ followed by a shared embedding whose activations are the scorer's ``features`` (
 for FID/KID and identity drift), then the two heads. ``class_head=False`` drops the
 class head as the paper does; valence and arousal always come from the VA head.
 
-Release format: ``config.json`` + ``regressor.safetensors`` (nothing pickled), like the
-generator's. The default folder is the regressor shipped in ``contemo/assets``.
+Release format: ``config.json`` + ``regressor.safetensors`` (nothing pickled), written by
+the generator's writer (contemo.models.release.save_pretrained). The default folder is
+the regressor shipped in ``contemo/assets``.
 """
 
 from __future__ import annotations
@@ -23,14 +24,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from contemo import __version__, schema
+from contemo import schema
 from contemo.emotions import AFFECTNET_CLASSES
 from contemo.errors import ContemoError
-from contemo.fileio import atomic_write_json, read_format_json, write_safetensors
-from contemo.models.pretrained import load_weights
+from contemo.models.release import CONFIG_FILE, Kind, load_weights, read_release, register
 
 FORMAT = "contemo-regressor/1"
-CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "regressor.safetensors"
 DEFAULT_REGRESSOR = "regressor-synth"  # folder under contemo/assets shipped in the package
 SCORE_BATCH = 256  # images per forward pass in score(): bounded memory for any N
@@ -168,38 +167,16 @@ class VARegressor(nn.Module):
         return {"valence": va[:, 0], "arousal": va[:, 1], "probs": torch.cat(out["probs"]),
                 "features": torch.cat(out["features"])}
 
-    def save_pretrained(self, out_dir: str | Path, *, training: dict[str, Any] | None = None
-                        ) -> Path:
-        """Return `out_dir` after writing config.json and regressor.safetensors (CPU fp32)."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().to("cpu").contiguous() for k, v in self.state_dict().items()}
-        write_safetensors(out / WEIGHTS_FILE, state, {"format": FORMAT})
-        atomic_write_json(out / CONFIG_FILE, {
-            "format": FORMAT,
-            "contemo_version": __version__,
-            "name": self.name,
-            "model": self.config.to_dict(),
-            "classes": list(AFFECTNET_CLASSES),
-            "class_head": self.class_head is not None,
-            "outputs": "valence, arousal in [-1, 1] (tanh); class logits over 'classes'",
-            "training": training or {},
-        })
-        return out
-
     @classmethod
     def from_pretrained(cls, model_dir: str | Path | None = None, *, class_head: bool = True,
                         device: str | torch.device = "cpu") -> VARegressor:
         """Return the regressor of a release folder in eval mode (None: the shipped one)."""
         folder = default_regressor() if model_dir is None else Path(model_dir)
         meta = read_config(folder)
-        weights = folder / WEIGHTS_FILE
-        if not weights.is_file():
-            raise ContemoError(f"{weights}: missing")
         saved_head = bool(meta.get("class_head", True))
         model = cls(meta["model_config"], class_head=saved_head,
                     name=str(meta.get("name") or folder.name))
-        load_weights(model, weights)
+        load_weights(model, folder / WEIGHTS_FILE)
         if not class_head:
             model.drop_class_head()
         return model.to(device).eval()
@@ -209,18 +186,26 @@ def read_config(model_dir: str | Path) -> dict[str, Any]:
     """Return the validated config.json of a regressor folder (with 'model_config' added)."""
     folder = Path(model_dir)
     path = folder / CONFIG_FILE
-    if not folder.is_dir():
-        raise ContemoError(f"{folder}: regressor folder not found")
-    meta = read_format_json(
-        path, FORMAT, missing=f"missing (a regressor folder holds {CONFIG_FILE} + {WEIGHTS_FILE})"
-    )
+    meta = read_release(folder, FORMAT, WEIGHTS_FILE, "regressor")
     if meta.get("classes") != list(AFFECTNET_CLASSES):
         raise ContemoError(f"{path}: field 'classes' must be {list(AFFECTNET_CLASSES)!r} "
                            "(AffectNet's order); this contemo will not reorder classes")
-    if not isinstance(meta.get("model"), dict):
-        raise ContemoError(f"{path}: field 'model' must be an object")
     meta["model_config"] = RegressorConfig.from_dict(meta["model"], f"{path}: field 'model'")
     return meta
+
+
+def describe(model: VARegressor) -> dict[str, Any]:
+    """Return a regressor release's config.json fields besides format, version and training."""
+    return {
+        "name": model.name,
+        "model": model.config.to_dict(),
+        "classes": list(AFFECTNET_CLASSES),
+        "class_head": model.class_head is not None,
+        "outputs": "valence, arousal in [-1, 1] (tanh); class logits over 'classes'",
+    }
+
+
+register(VARegressor, Kind(FORMAT, WEIGHTS_FILE, describe))
 
 
 def default_regressor() -> Path:

@@ -26,7 +26,7 @@ import torch
 from contemo import schema
 from contemo.errors import ContemoError
 from contemo.fileio import atomic_write_json, load_tensors, read_json, write_safetensors
-from contemo.models.pretrained import require_finite
+from contemo.models.release import require_finite
 
 FORMAT = "contemo-train-state/1"
 NAME = re.compile(r"^checkpoint-(\d{6,})\.json$")

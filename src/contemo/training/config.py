@@ -10,9 +10,7 @@ its resolution is the training image size.
 from __future__ import annotations
 
 import math
-import types
-import typing
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -191,90 +189,22 @@ def get_preset(name: str) -> TrainConfig:
     return TRAIN_PRESETS[name]
 
 
-def _field_types() -> dict[str, Any]:
-    """Return each TrainConfig field's resolved type annotation."""
-    return typing.get_type_hints(TrainConfig)
-
-
-def _coerce(name: str, value: Any, where: str) -> Any:
-    """Return `value` (JSON data or CLI text) converted to field `name`'s type, or raise."""
-    kind = _field_types()[name]
-    text = value.strip() if isinstance(value, str) else None
-
-    def bad(expected: str) -> ContemoError:
-        return ContemoError(f"{where}: field {name!r} expected {expected}, got {value!r}")
-
-    def as_bool(v: Any) -> bool:
-        if isinstance(v, bool):
-            return v
-        if isinstance(v, str) and v.strip().lower() in ("true", "yes", "1", "on"):
-            return True
-        if isinstance(v, str) and v.strip().lower() in ("false", "no", "0", "off"):
-            return False
-        raise bad("true or false")
-
-    if kind is bool:
-        return as_bool(value)
-    if isinstance(kind, types.UnionType):  # bool | str: true, false or "auto"
-        if (text or value) == AUTO:
-            return AUTO
-        try:
-            return as_bool(value)
-        except ContemoError:
-            raise bad("true, false or auto") from None
-    if kind is int:
-        try:
-            number = float(value) if not isinstance(value, bool) else math.nan
-        except (TypeError, ValueError, OverflowError):
-            raise bad("an integer") from None
-        if not number.is_integer():
-            raise bad("an integer")
-        return int(number)
-    if kind is float:
-        try:
-            if isinstance(value, bool):
-                raise TypeError
-            return float(value)
-        except (TypeError, ValueError, OverflowError):
-            raise bad("a number") from None
-    if name == "betas":
-        items = value if isinstance(value, list | tuple) else \
-            (text or "").strip("[]() ").split(",")
-        try:
-            betas = tuple(float(b) for b in items)
-        except (TypeError, ValueError):
-            raise bad("two numbers, e.g. 0.5,0.999") from None
-        if len(betas) != 2:
-            raise bad("two numbers, e.g. 0.5,0.999")
-        return betas
-    if name == "model":
-        if isinstance(value, str):
-            if value not in MODEL_PRESETS:
-                raise bad(f"a model preset ({', '.join(MODEL_PRESETS)}) or an object")
-            return MODEL_PRESETS[value]
-        if isinstance(value, dict):
-            return ModelConfig.from_dict(value, f"{where}: field 'model'")
-        raise bad("a model preset name or an object")
-    if not isinstance(value, str):
-        raise bad("a string")
-    return value
-
-
 def apply(base: TrainConfig, changes: dict[str, Any], where: str) -> TrainConfig:
     """Return `base` with `changes` applied; unknown fields and wrong types are one-line errors.
 
-    A key ``model.FIELD`` changes one field of the model shape (``model.g_width=48``).
+    `changes` are JSON values or command-line text (`--set`); both are checked by
+    contemo.schema, the one coercion path of every config. A key ``model.FIELD``
+    changes one field of the model shape (``model.g_width=48``), and ``model`` may name
+    a model preset instead of giving an object.
     """
-    known = {f.name for f in fields(TrainConfig)}
-    values: dict[str, Any] = {}
-    model_changes: dict[str, Any] = {}
-    for key, value in changes.items():
-        if key.startswith("model."):
-            model_changes[key[len("model."):]] = value
-            continue
-        if key not in known:
-            raise ContemoError(f"{where}: unknown field {key!r} (fields: {', '.join(sorted(known))})")
-        values[key] = schema.within_bounds(TrainConfig, key, _coerce(key, value, where), where)
+    plain = {k: v for k, v in changes.items() if not k.startswith("model.")}
+    model_changes = {k[len("model."):]: v for k, v in changes.items() if k.startswith("model.")}
+    if isinstance(plain.get("model"), str):
+        if plain["model"] not in MODEL_PRESETS:
+            raise ContemoError(f"{where}: field 'model': expected a model preset "
+                               f"({', '.join(MODEL_PRESETS)}) or an object, got {plain['model']!r}")
+        plain["model"] = MODEL_PRESETS[plain["model"]].to_dict()
+    values = schema.fields(TrainConfig, schema.parse_text(TrainConfig, plain), where)
     if model_changes:  # in the same replace: fields may depend on the shape (classify)
         model = values.get("model", base.model)
         shape = {**model.to_dict(), **schema.parse_text(ModelConfig, model_changes)}

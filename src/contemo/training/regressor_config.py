@@ -8,10 +8,11 @@ folder's config.json, so `--resume` and `--config FILE` rebuild exactly the same
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from contemo import schema
 from contemo.errors import ContemoError
 from contemo.models.regressor import RegressorConfig
 
@@ -75,20 +76,8 @@ class RegressorTrainConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "regressor config"
                   ) -> RegressorTrainConfig:
-        """Return a config from JSON data; unknown or mistyped fields are a one-line error."""
-        types = {f.name: f.type for f in fields(cls)}
-        unknown = sorted(set(data) - set(types))
-        if unknown:
-            raise ContemoError(f"{where}: unknown field(s) {', '.join(unknown)}")
-        casts = {"int": int, "float": float, "str": str, "bool": _bool}
-        values = {}
-        for key, value in data.items():
-            try:
-                values[key] = casts[types[key]](value)
-            except (TypeError, ValueError):
-                raise ContemoError(f"{where}: field {key!r} must be {types[key]}, got {value!r}"
-                                   ) from None
-        return cls(**values)
+        """Return a config from JSON data; an unknown, mistyped or out-of-bounds field is one line."""
+        return schema.build(cls, data, where)
 
     @classmethod
     def from_file(cls, path: str | Path) -> RegressorTrainConfig:
@@ -107,12 +96,12 @@ class RegressorTrainConfig:
         return cls.from_dict(data, str(path))
 
 
-def _bool(value: Any) -> bool:
-    """Return a JSON bool; strings and numbers are refused so 'false' never means True."""
-    if not isinstance(value, bool):
-        raise TypeError
-    return value
-
+# Upper bounds (contemo.schema) that keep an edited config.json from asking for a run
+# that never ends or a batch that cannot be allocated; lower bounds are in __post_init__.
+schema.register_bounds(RegressorTrainConfig, {
+    "input_size": (32, 1024), "feature_dim": (2, 8192), "epochs": (1, 100_000),
+    "batch_size": (2, 65536), "lr": (0, 10), "seed": (0, 2**32 - 1), "shift": (0, 256),
+})
 
 PRESETS: dict[str, RegressorTrainConfig] = {
     # The paper's recipe (§4.3): AffectNet, Adam 1e-3 for 100 epochs; full-width MobileNetV2

@@ -151,6 +151,7 @@ def reproduce_command(config: Any, data: dict[str, Any], out: Path, name: str) -
 def finish_run(model: Any, plan: RunPlan, held_out: Any, description: dict[str, Any],
                name: str, device: str, seconds: float) -> dict[str, Any]:
     """Return the held-out report after writing metrics.json, scatter.png and model/ (+ card)."""
+    from contemo.models import save_pretrained
     from contemo.training.regressor_report import evaluate, write_model_card
 
     out, config = plan.out, plan.config
@@ -159,7 +160,7 @@ def finish_run(model: Any, plan: RunPlan, held_out: Any, description: dict[str, 
                       title=f"{len(held_out)} held-out images ({description['split']})")
     report = {"regressor": str(out / "model"), "data": description, **report}
     atomic_write_json(out / "metrics.json", report)
-    model.save_pretrained(out / "model", training={
+    save_pretrained(model, out / "model", training={
         "config": config.to_dict(), "data": description, "held_out_metrics": {
             dim: {k: report[dim][k] for k in ("ccc", "rmse", "pcc", "sagr")}
             for dim in ("valence", "arousal")} | {"accuracy": report["classes"]["accuracy"]},

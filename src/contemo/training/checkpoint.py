@@ -120,32 +120,53 @@ class OptimizerState:
     scalars: dict[str, dict[str, Any]]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Sidecar:
-    """The fields of a checkpoint's JSON that resume relies on (others are allowed, unread)."""
+    """The fields every trainer's checkpoint JSON has (others are allowed, unread).
+
+    Each trainer adds its own (`GANSidecar`, `RegressorSidecar`); its `trainer` tag
+    keeps a GAN from resuming a regressor's checkpoint and the other way round.
+    """
 
     format: Literal["contemo-train-state/1"]
     step: int
     tensors: str
     sha256: str
     rng: Rng
+    epoch: float = 0.0
+    wall_time_s: float = 0.0
+    config: dict[str, Any] = field(default_factory=dict)
+    sidecar_sha256: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class GANSidecar(Sidecar):
+    """A GAN checkpoint: two optimizers, the AMP scaler, the ADA probability."""
+
+    trainer: Literal["gan"] = "gan"  # checkpoints older than the tag are the GAN's
     optG: OptimizerState
     optD: OptimizerState
     scaler: dict[str, Any] | None = None
-    epoch: float = 0.0
     images_seen: int = 0
-    wall_time_s: float = 0.0
     num_processes: int = 1
-    config: dict[str, Any] = field(default_factory=dict)
-    sidecar_sha256: str | None = None
     augment_p: float = 1.0  # the (adaptive) augmentation probability at this step
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegressorSidecar(Sidecar):
+    """A VA regressor checkpoint, written after each epoch: one optimizer."""
+
+    trainer: Literal["regressor"]
+    opt: OptimizerState
+    epoch: int  # whole epochs done
 
 
 schema.register_bounds(NumpyRng, {"pos": (0, 624), "has_gauss": (0, 1)})
 schema.register_bounds(PythonRng, {"version": (3, 3), "state": (0, 2**32 - 1)})
-schema.register_bounds(Sidecar, {"step": (0, MAX_STEP), "images_seen": (0, 2**62),
-                                 "epoch": (0, 1e12), "wall_time_s": (0, 1e12),
-                                 "num_processes": (1, 1 << 20), "augment_p": (0.0, 1.0)})
+schema.register_bounds(Sidecar, {"step": (0, MAX_STEP), "epoch": (0, 1e12),
+                                 "wall_time_s": (0, 1e12)})
+schema.register_bounds(GANSidecar, {"images_seen": (0, 2**62), "num_processes": (1, 1 << 20),
+                                    "augment_p": (0.0, 1.0)})
 
 
 def _self_sum(meta: dict[str, Any]) -> str:
@@ -187,15 +208,15 @@ def prune(folder: Path, keep: int) -> None:
         weights.unlink(missing_ok=True)
 
 
-def read_sidecar(sidecar: Path) -> dict[str, Any]:
-    """Return a checkpoint's JSON after checking its own checksum and every field's schema."""
+def read_sidecar(sidecar: Path, kind: type[Sidecar] = GANSidecar) -> dict[str, Any]:
+    """Return a checkpoint's JSON after checking its own checksum and every field of `kind`."""
     meta = read_json(sidecar, allow_nan=False)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ContemoError(f"{sidecar}: field 'format' must be {FORMAT!r}")
     if SELF_SUM in meta and meta[SELF_SUM] != _self_sum(meta):
         raise ContemoError(f"{sidecar}: content does not match its checksum "
                            "(file damaged or edited)")
-    checked = schema.build(Sidecar, meta, str(sidecar), extra="allow")
+    checked = schema.build(kind, meta, str(sidecar), extra="allow")
     named = NAME.match(sidecar.name)
     if named and int(named.group(1)) != checked.step:
         raise ContemoError(f"{sidecar}: field 'step' is {checked.step} but the file name says "
@@ -208,11 +229,15 @@ def read_sidecar(sidecar: Path) -> dict[str, Any]:
     return meta
 
 
-def load(sidecar: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Return (tensors, JSON data) of a checkpoint; a damaged one is a one-line ContemoError."""
+def load(sidecar: Path, kind: type[Sidecar] = GANSidecar
+         ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Return (tensors, JSON data) of a `kind` checkpoint; a damaged one is one line.
+
+    `kind` defaults to the GAN's, the trainer that had checkpoints first.
+    """
     if not sidecar.is_file():
         raise ContemoError(f"{sidecar}: checkpoint not found")
-    meta = read_sidecar(sidecar)
+    meta = read_sidecar(sidecar, kind)
     weights = sidecar.parent / meta["tensors"]
     if not weights.is_file():
         raise ContemoError(f"{weights}: checkpoint tensors missing")
@@ -234,8 +259,9 @@ def _check_rng_tensors(tensors: dict[str, torch.Tensor], where: Path) -> None:
             raise ContemoError(f"{where}: tensor {name!r} missing or not {dtype} of shape {shape}")
 
 
-def newest_intact(folder: Path) -> tuple[Path | None, list[tuple[Path, str]]]:
-    """Return (the newest checkpoint that loads, (sidecar, one-line reason) per newer one).
+def newest_intact(folder: Path, kind: type[Sidecar] = GANSidecar
+                  ) -> tuple[Path | None, list[tuple[Path, str]]]:
+    """Return (the newest `kind` checkpoint that loads, (sidecar, one-line reason) per newer one).
 
     A checkpoint damaged on disk (a bad sector, a copy cut short, an edit) must not cost
     the whole run: resume falls back to the newest one that passes every check.
@@ -243,7 +269,7 @@ def newest_intact(folder: Path) -> tuple[Path | None, list[tuple[Path, str]]]:
     skipped: list[tuple[Path, str]] = []
     for sidecar in reversed(list_checkpoints(folder)):
         try:
-            load(sidecar)
+            load(sidecar, kind)
         except ContemoError as err:
             skipped.append((sidecar, str(err)))
             continue

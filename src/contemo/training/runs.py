@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any, Self
 
 from contemo.errors import ContemoError
-from contemo.fileio import TMP_SUFFIX, write_error
+from contemo.fileio import TMP_SUFFIX, atomic_write, write_error
+from contemo.training import checkpoint as ckpt
 
 RUN_NAME = re.compile(r"^(\d{5,})-")
 CONFIG = "config.json"
@@ -130,19 +131,16 @@ class RunLock:
 def clean_leftovers(run_dir: Path) -> list[str]:
     """Remove what a killed run left behind; return one line per file removed.
 
-    Temp files of atomic writes (``.NAME.XXXX.tmp``) anywhere in the run folder, and
-    checkpoint tensor files without their JSON (a save or prune cut short). Call it
-    only while holding the RunLock: then no writer is using them.
+    Temp files of atomic writes (``.NAME.XXXX.tmp``) in the run folder and its
+    subfolders (checkpoints/, the release), and checkpoint tensor files without their
+    JSON (a save or prune cut short). Call it only while holding the RunLock: then no
+    writer is using them.
     """
-    from contemo.training.checkpoint import leftovers
-
     removed = []
-    for folder in (run_dir, run_dir / CHECKPOINTS, run_dir / "generator"):
-        if not folder.is_dir():
-            continue
+    for folder in (run_dir, *sorted(p for p in run_dir.iterdir() if p.is_dir())):
         temps = [p for p in folder.iterdir() if p.name.startswith(".")
                  and p.name.endswith(TMP_SUFFIX) and p.is_file()]
-        for path in [*temps, *leftovers(folder)]:
+        for path in [*temps, *ckpt.leftovers(folder)]:
             path.unlink(missing_ok=True)
             removed.append(f"removed leftover {path.relative_to(run_dir)}")
     return removed
@@ -162,8 +160,52 @@ def check_run_dir(path: str | Path) -> Path:
         raise ContemoError(
             f"{run}: empty run folder (left by a start-up interrupted before its {CONFIG} was "
             "written); there is nothing to resume: delete it and start a new run" if empty else
-            f"{run}: not a run folder (expected {CONFIG} written by `contemo train`)")
+            f"{run}: not a run folder (expected {CONFIG} written by `contemo train` or "
+            "`contemo regressor train`)")
     return run
+
+
+def resume_point(run: Path, kind: type[ckpt.Sidecar] = ckpt.GANSidecar
+                 ) -> tuple[Path | None, list[str], list[Path]]:
+    """Return (checkpoint to resume from or None, notes, damaged newer checkpoints) of a run.
+
+    Every trainer resumes alike: from the newest checkpoint of its `kind` that passes
+    every check, with a note per newer one skipped as damaged; a run folder without any
+    checkpoint (stopped before its first) starts again from step 0 with its config.json;
+    one whose checkpoints are all damaged is a one-line error.
+    """
+    sidecar, skipped = ckpt.newest_intact(run / CHECKPOINTS, kind)
+    notes = [f"skipped damaged checkpoint: {line}" for _, line in skipped]
+    if sidecar is None and skipped:
+        raise ContemoError(f"{run / CHECKPOINTS}: no intact checkpoint to resume from "
+                           f"(newest: {skipped[0][1]})")
+    if sidecar is None:
+        notes.append(f"{run}: no checkpoint yet (stopped before the first); "
+                     "starting it again from step 0 with its config.json")
+    elif skipped:
+        notes.append(f"resuming from {sidecar.name}, the newest intact checkpoint")
+    return sidecar, notes, [path for path, _ in skipped]
+
+
+def reopen(run_dir: Path, damaged: list[Path], fresh: bool) -> tuple[RunLock, list[str]]:
+    """Return (the run folder's lock, one line per change) after readying it for a resume.
+
+    Locks the folder before anything is written (one trainer per run folder), removes
+    what a killed run left (`clean_leftovers`), sets the `damaged` checkpoints aside
+    as NAME.damaged, and empties stats.jsonl when the run starts again (`fresh`).
+    """
+    lock = RunLock(run_dir)
+    try:
+        lines = clean_leftovers(run_dir)
+        for bad in damaged:
+            lines += [f"kept the damaged checkpoint as {path.name}"
+                      for path in ckpt.set_aside(bad)]
+        if fresh:
+            truncate_stats(run_dir, 0)
+    except BaseException:
+        lock.release()
+        raise
+    return lock, lines
 
 
 class RunLog:
@@ -203,6 +245,4 @@ def truncate_stats(run_dir: Path, step: int) -> None:
                 kept.append(text)
         except json.JSONDecodeError:
             continue  # a line cut by SIGKILL
-    from contemo.fileio import atomic_write
-
     atomic_write(path, lambda tmp: tmp.write_text("".join(t + "\n" for t in kept)))

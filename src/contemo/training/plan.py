@@ -13,7 +13,7 @@ from contemo.data.layouts import LAYOUTS
 from contemo.errors import ContemoError
 from contemo.training import checkpoint as ckpt
 from contemo.training.config import TrainConfig, apply, get_preset, load_file
-from contemo.training.runs import CHECKPOINTS, CONFIG, check_run_dir
+from contemo.training.runs import CONFIG, check_run_dir, resume_point
 
 
 class Plan(NamedTuple):
@@ -49,17 +49,7 @@ def plan_run(changes: dict[str, object], *, preset: str | None = None,
             ckpt.load(sidecar)  # the one asked for: damaged is an error, not a fallback
         else:
             run = check_run_dir(target)
-            sidecar, skipped = ckpt.newest_intact(run / CHECKPOINTS)
-            notes += [f"skipped damaged checkpoint: {line}" for _, line in skipped]
-            if sidecar is None and skipped:
-                raise ContemoError(f"{run / CHECKPOINTS}: no intact checkpoint to resume from "
-                                   f"(newest: {skipped[0][1]})")
-            damaged = [path for path, _ in skipped]
-            if sidecar is None:
-                notes.append(f"{run}: no checkpoint yet (stopped before the first); "
-                             "starting it again from step 0 with its config.json")
-            elif skipped:
-                notes.append(f"resuming from {sidecar.name}, the newest intact checkpoint")
+            sidecar, notes, damaged = resume_point(run, ckpt.GANSidecar)
         base = load_file(run / CONFIG)
         return Plan(checked(apply(base, changes, "--set")), sidecar, run, notes, damaged)
     if config_file:

@@ -20,11 +20,10 @@ from accelerate.utils import DistributedDataParallelKwargs, broadcast_object_lis
 from contemo.errors import ContemoError
 from contemo.fileio import atomic_write_json, write_error
 from contemo.hardware import accelerate_precision, resolve_device, resolve_precision
-from contemo.training.checkpoint import set_aside
 from contemo.training.config import TrainConfig
 from contemo.training.gan import GANTrainer
 from contemo.training.plan import Plan
-from contemo.training.runs import CONFIG, RunLock, clean_leftovers, new_run_dir, truncate_stats
+from contemo.training.runs import CONFIG, RunLock, new_run_dir, reopen
 
 
 def open_accelerator(config: TrainConfig, device_name: str, data: Any) -> Accelerator:
@@ -65,14 +64,9 @@ def train_run(plan: Plan, accelerator: Accelerator, data: Any) -> int:
                 broadcast_object_list(holder)
             run_dir = Path(holder[0])
         elif accelerator.is_main_process:
-            lock = RunLock(run_dir)  # before anything is written: one trainer per run folder
-            for line in clean_leftovers(run_dir):
+            lock, lines = reopen(run_dir, damaged, fresh=sidecar is None)
+            for line in lines:
                 print(f"contemo: {line}", file=sys.stderr)
-            for bad in damaged:
-                for path in set_aside(bad):
-                    print(f"contemo: kept the damaged checkpoint as {path.name}", file=sys.stderr)
-            if sidecar is None:
-                truncate_stats(run_dir, 0)
             atomic_write_json(run_dir / CONFIG, config.to_dict())  # with this resume's changes
         return _train(config, accelerator, run_dir, data, sidecar, notes)
     except OSError as err:  # a full disk or a read-only folder: earlier checkpoints are intact

@@ -13,7 +13,7 @@ from contemo.data.layouts import LAYOUTS
 from contemo.errors import ContemoError
 from contemo.training import checkpoint as ckpt
 from contemo.training.config import TrainConfig, apply, get_preset, load_file
-from contemo.training.runs import CONFIG, check_run_dir, resume_point
+from contemo.training.runs import CONFIG, resume_point
 
 
 class Plan(NamedTuple):
@@ -43,13 +43,7 @@ def plan_run(changes: dict[str, object], *, preset: str | None = None,
         if preset or config_file:
             raise ContemoError("--resume takes its config from the run folder; change fields "
                                "with --set or --steps instead of --preset/--config")
-        target = Path(resume)
-        if target.suffix == ".json" and target.is_file():
-            sidecar, run = target, check_run_dir(target.parent.parent)
-            ckpt.load(sidecar)  # the one asked for: damaged is an error, not a fallback
-        else:
-            run = check_run_dir(target)
-            sidecar, notes, damaged = resume_point(run, ckpt.GANSidecar)
+        run, sidecar, notes, damaged = resume_point(resume, ckpt.GANSidecar)
         base = load_file(run / CONFIG)
         return Plan(checked(apply(base, changes, "--set")), sidecar, run, notes, damaged)
     if config_file:

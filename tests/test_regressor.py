@@ -159,7 +159,7 @@ def test_augment_flips_and_shifts_within_the_image():
     assert shifted.shape == x.shape and shifted.min() >= x.min() and shifted.max() <= x.max()
 
 
-def test_checkpoint_restores_model_and_adam_state(tmp_path, tiny_model):
+def test_checkpoint_restores_model_adam_and_rng_state(tmp_path, tiny_model):
     opt = torch.optim.Adam(tiny_model.parameters(), lr=1e-3)
     tiny_model.train()
     parts = losses(tiny_model, torch.rand(4, 3, 32, 32), torch.zeros(4, 2),
@@ -167,10 +167,16 @@ def test_checkpoint_restores_model_and_adam_state(tmp_path, tiny_model):
     (parts["va_mse"] + parts["class_ce"]).backward()
     opt.step()
     tiny_model.eval()
-    save_checkpoint(tmp_path / "ck.safetensors", tiny_model, opt, epoch=3)
+    torch.manual_seed(123)
+    sidecar = save_checkpoint(tmp_path, tiny_model, opt, epoch=3, step=6,
+                              config=PRESETS["tiny"])
+    after_save = torch.rand(3)
+    assert sidecar.name == "checkpoint-000006.json"
+    assert json.loads(sidecar.read_text())["trainer"] == "regressor"
     fresh = VARegressor(TINY)
     fresh_opt = torch.optim.Adam(fresh.parameters(), lr=5.0)
-    assert load_checkpoint(tmp_path / "ck.safetensors", fresh, fresh_opt) == 3
+    assert load_checkpoint(sidecar, fresh, fresh_opt) == 3
+    assert torch.equal(torch.rand(3), after_save)  # the global RNG continues where it was
     for a, b in zip(tiny_model.state_dict().values(), fresh.state_dict().values()):
         assert torch.equal(a, b)
     s0, s1 = opt.state_dict(), fresh_opt.state_dict()
@@ -181,15 +187,16 @@ def test_checkpoint_restores_model_and_adam_state(tmp_path, tiny_model):
 
 def test_regressor_train_writes_a_run_folder_and_resumes(tmp_path, capsys):
     data = make_va_set(tmp_path / "va", count=16, identities=8)
-    out = tmp_path / "run"
-    args = ["regressor", "train", "--data", str(data), "--preset", "tiny", "--out", str(out),
+    runs = tmp_path / "runs"
+    args = ["regressor", "train", "--data", str(data), "--preset", "tiny", "--out", str(runs),
             "--val-fraction", "0.25", "--threads", "1"]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "split by identity (identity)" in printed and "held-out: CCC V" in printed
-    for name in ("config.json", "stats.jsonl", "checkpoint.safetensors", "metrics.json",
-                 "scatter.png", "model/config.json", "model/regressor.safetensors",
-                 "model/MODEL_CARD.md"):
+    out = runs / "00000-tiny"
+    for name in ("config.json", "log.txt", "stats.jsonl", "checkpoints/checkpoint-000002.json",
+                 "checkpoints/checkpoint-000002.safetensors", "metrics.json", "scatter.png",
+                 "model/config.json", "model/regressor.safetensors", "model/MODEL_CARD.md"):
         assert (out / name).is_file(), name
     assert json.loads((out / "config.json").read_text())["format"] == "contemo-regressor-run/1"
     metrics = json.loads((out / "metrics.json").read_text())
@@ -198,17 +205,17 @@ def test_regressor_train_writes_a_run_folder_and_resumes(tmp_path, capsys):
     assert "accuracy" in metrics["classes"] and "macro_f1" in metrics["classes"]
     card = (out / "model" / "MODEL_CARD.md").read_text()
     assert "--preset tiny" in card and "--val-fraction 0.25" in card
+    assert f"--out {runs}" in card
     VARegressor.from_pretrained(out / "model")
 
-    assert main(args) == 2  # the folder already holds a run
-    assert "pass --resume" in capsys.readouterr().err
     assert main(["regressor", "train", "--resume", str(out), "--epochs", "2"]) == 0  # as train
     stats = [json.loads(line) for line in (out / "stats.jsonl").read_text().splitlines()]
-    assert [s["epoch"] for s in stats] == [1, 2]
+    assert [s["epoch"] for s in stats] == [1, 2] and [s["step"] for s in stats] == [2, 4]
     assert json.loads((out / "config.json").read_text())["config"]["epochs"] == 2
-    # the older spelling, --resume --out RUN, still continues the same run
-    assert main(["regressor", "train", "--out", str(out), "--resume", "--epochs", "3"]) == 0
-    assert len((out / "stats.jsonl").read_text().splitlines()) == 3
+    assert "resumed from checkpoint-000002.json (epoch 1)" in (out / "log.txt").read_text()
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == [
+        "checkpoint-000002.json", "checkpoint-000002.safetensors",
+        "checkpoint-000004.json", "checkpoint-000004.safetensors"]
 
 
 def test_numbered_regressor_runs_are_made_atomically_like_gan_runs(tmp_path, monkeypatch,
@@ -224,16 +231,17 @@ def test_numbered_regressor_runs_are_made_atomically_like_gan_runs(tmp_path, mon
             "--val-fraction", "0.25", "--threads", "1"]
     assert main(args) == 0 and main(args) == 0
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["00000-tiny", "00001-tiny"]
-    assert not (tmp_path / "runs" / "00000-tiny" / "checkpoints").exists()
     assert (tmp_path / "runs" / "00001-tiny" / "model" / "regressor.safetensors").is_file()
     capsys.readouterr()
 
 
 @pytest.mark.parametrize("argv, message", [
     (["--data", "{tmp}/nowhere"], "no such AffectNet folder"),
-    (["--out", "{tmp}/empty", "--resume"], "no checkpoint to resume"),
-    (["--resume"], "--resume needs the run folder"),
-    (["--resume", "{tmp}/a", "--out", "{tmp}/b"], "name different runs"),
+    (["--resume", "{tmp}/nowhere"], "expects a run folder"),
+    (["--resume", "{tmp}"], "empty run folder"),
+    (["--resume", "{tmp}/a", "--out", "{tmp}/b"], "only --epochs may change (got --out)"),
+    (["--resume", "{tmp}/a", "--lr", "0.1"], "only --epochs may change (got --lr)"),
+    (["--preset", "tiny", "--config", "{tmp}/c.json"], "give --preset or --config"),
     (["--data", "{tmp}", "--epochs", "0"], "epochs must be at least 1"),
     (["--data", "{tmp}", "--device", "cuda:7"], "cuda"),
 ])

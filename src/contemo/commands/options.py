@@ -1,5 +1,6 @@
-"""Option groups several commands share: the generator (generate, demo), the scorer
-(evaluate sweep/targeting) and figures; one `--checkpoint` for all of them."""
+"""Option groups several commands share: the generator (generate, demo, serve), the scorer
+(evaluate sweep/targeting), figures, torch threads, and the run folder of both trainers
+(train, regressor train); one `--checkpoint` for all generating commands."""
 
 from __future__ import annotations
 
@@ -96,3 +97,36 @@ def load_pipeline(args: argparse.Namespace):
         raise ContemoError(f"--batch-size {args.batch_size}: expected a positive integer")
     return EmotionPipeline.from_pretrained(args.checkpoint, resolve_device(args.device),
                                            precision=args.precision)
+
+
+def add_threads_argument(parser: argparse.ArgumentParser) -> None:
+    """Declare --threads, torch's CPU thread count (train, regressor train, serve)."""
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="torch CPU threads per process (default: torch's choice; 1 is "
+                        "often much faster on a CPU shared with other jobs)")
+
+
+def apply_threads(args: argparse.Namespace) -> None:
+    """Set torch's CPU thread count from --threads (unset: torch's choice); 0 or less is one line."""
+    from contemo.errors import ContemoError
+
+    if args.threads is None:
+        return
+    if args.threads < 1:
+        raise ContemoError(f"--threads {args.threads}: expected a positive integer")
+    import torch
+
+    torch.set_num_threads(args.threads)
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, runs_root: str) -> None:
+    """Declare --out and --resume, the same for every trainer (train, regressor train).
+
+    A new run goes into the next numbered folder under --out; --resume RUN_DIR continues
+    a run from its newest intact checkpoint (contemo.training.runs.resume_point).
+    """
+    parser.add_argument("--out", metavar="DIR",
+                        help=f"parent folder of run folders (default {runs_root}/)")
+    parser.add_argument("--resume", metavar="RUN_DIR",
+                        help="continue a run from its newest intact checkpoint (or a "
+                        "checkpoint .json)")

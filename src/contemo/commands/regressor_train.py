@@ -5,21 +5,24 @@ or on contemo's synthetic continuous set. A seeded held-out split (whole identit
 the manifest has an identity column) is scored at every epoch; at the end the run folder
 gets model/ (release: config.json + regressor.safetensors + MODEL_CARD.md), metrics.json
 (CCC, RMSE, PCC, SAGR for valence and arousal; accuracy, macro F1) and scatter.png.
-Interrupt at any time: `--resume` continues from the last finished epoch.
+Run folders, checkpoints and `--resume RUN_DIR` work as for `contemo train`: interrupt
+at any time, and `--resume` continues from the last finished epoch, bit-exactly.
 """
 
 from __future__ import annotations
 
 import argparse
 
+from contemo.commands.options import add_run_arguments, add_threads_argument
 from contemo.hardware import add_device_argument
 
 EXAMPLES = """\
-  contemo regressor train --data data/va --preset synth --out runs/regressor-synth
-  contemo regressor train --resume runs/regressor-synth
+  contemo regressor train --data data/va --preset synth
+  contemo regressor train --resume runs/regressor/00000-synth
+  contemo regressor train --resume runs/regressor/00000-synth --epochs 20   (train further)
   contemo regressor train --data /data/AffectNet --preset paper \\
       --val-manifest /data/AffectNet/Manually_Annotated_file_lists/validation.csv
-  contemo regressor train --data data/va --preset tiny --epochs 2 --out /tmp/reg
+  contemo regressor train --data data/va --preset tiny --epochs 2 --out /tmp/runs
 """
 
 PRESET_NAMES = ("paper", "synth", "tiny")  # = regressor_config.PRESETS (tested)
@@ -33,18 +36,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--val-manifest", metavar="CSV",
                         help="score this manifest as the held-out set instead of a split "
                         "(e.g. AffectNet's validation.csv)")
-    parser.add_argument("--preset", choices=PRESET_NAMES, default="synth",
+    parser.add_argument("--preset", choices=PRESET_NAMES,
                         help="named settings (default: synth)")
     parser.add_argument("--config", metavar="JSON", help="settings file (e.g. a run's config.json)")
-    parser.add_argument("--out", metavar="DIR",
-                        help=f"run folder (default: next {RUNS_ROOT}/NNNNN-PRESET)")
-    parser.add_argument("--resume", nargs="?", const=True, default=False, metavar="RUN_DIR",
-                        help="continue RUN_DIR from its last checkpoint (as contemo train "
-                        "--resume RUN_DIR; --resume --out RUN_DIR still works)")
+    add_run_arguments(parser, RUNS_ROOT)
     add_device_argument(parser)
-    parser.add_argument("--threads", type=int, metavar="N",
-                        help="CPU threads for torch (default: torch's choice; 1 is often faster "
-                        "on a busy machine)")
+    add_threads_argument(parser)
     parser.add_argument("--name", help="name of the released model (default: regressor-PRESET)")
     group = parser.add_argument_group("overrides (any preset or config field)")
     group.add_argument("--epochs", type=int)
@@ -64,9 +61,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train (or resume), export model/, write metrics.json + scatter.png; return 0."""
+    import sys
     import time
 
-    from contemo.errors import ContemoError
+    from contemo.commands.options import apply_threads
     from contemo.hardware import resolve_device
     from contemo.training.regressor import train
     from contemo.training.regressor_run import (
@@ -79,27 +77,25 @@ def run(args: argparse.Namespace) -> int:
 
     plan = plan_run({k: getattr(args, k) for k in OVERRIDES}, preset=args.preset,
                     config_file=args.config, out=args.out, resume=args.resume)
+    for note in plan.notes:
+        print(f"contemo: {note}", file=sys.stderr)
     device = resolve_device(args.device)
-    if args.threads is not None:
-        if args.threads < 1:
-            raise ContemoError(f"--threads must be at least 1, got {args.threads}")
-        import torch
-
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     train_set, held_out, description = split_data(plan, args.data, args.manifest,
                                                   args.val_manifest)
     name = args.name or plan.saved.get("name") or f"regressor-{plan.config.preset}"
-    plan = open_run(plan, description, name)
-    print(f"regressor run {plan.out}: {len(train_set)} train / {len(held_out)} held-out images "
-          f"(split by {description['split']}), {plan.config.epochs} epochs on {device}")
-    t0 = time.perf_counter()
-    model = train(plan.out, plan.config, train_set, held_out, device=device,
-                  resume=plan.resume, name=name)
-    report = finish_run(model, plan, held_out, description, name, str(device),
-                        time.perf_counter() - t0)
+    with open_run(plan, description, name) as plan:
+        print(f"regressor run {plan.run_dir}: {len(train_set)} train / {len(held_out)} held-out "
+              f"images (split by {description['split']}), {plan.config.epochs} epochs on {device}")
+        t0 = time.perf_counter()
+        model = train(plan.run_dir, plan.config, train_set, held_out, device=device,
+                      resume=plan.sidecar, name=name)
+        report = finish_run(model, plan, held_out, description, name, str(device),
+                            time.perf_counter() - t0)
     v, a = report["valence"], report["arousal"]
     print(f"held-out: CCC V {v['ccc']:.3f} A {a['ccc']:.3f} | RMSE V {v['rmse']:.3f} "
           f"A {a['rmse']:.3f} | PCC V {v['pcc']:.3f} A {a['pcc']:.3f} | SAGR V {v['sagr']:.3f} "
           f"A {a['sagr']:.3f} | accuracy {report['classes']['accuracy']:.3f}")
-    print(f"wrote {plan.out / 'model'}, {plan.out / 'metrics.json'}, {plan.out / 'scatter.png'}")
+    out = plan.run_dir
+    print(f"wrote {out / 'model'}, {out / 'metrics.json'}, {out / 'scatter.png'}")
     return 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+from contemo.commands.options import add_checkpoint_argument, add_threads_argument
 from contemo.hardware import add_device_argument
 
 EXAMPLES = """\
@@ -18,15 +19,12 @@ EXAMPLES = """\
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", default=None,
-                        help="release folder (config.json + generator.safetensors); "
-                             "default: the shipped generator")
+    add_checkpoint_argument(parser)
     parser.add_argument("--host", default="127.0.0.1",
                         help="interface to listen on (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     add_device_argument(parser)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: torch's choice)")
+    add_threads_argument(parser)
     parser.add_argument("--max-batches", type=int, default=2, metavar="N",
                         help="batch requests rendered or sent at once; more get 429 (default 2)")
     parser.add_argument("--max-faces", type=int, default=32, metavar="N",
@@ -36,17 +34,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
     import uvicorn
 
+    from contemo.commands.options import apply_threads
     from contemo.errors import ContemoError
 
     if not 0 < args.port < 65536:
         raise ContemoError(f"--port {args.port}: expected 1-65535")
-    if args.threads is not None:
-        if args.threads < 1:
-            raise ContemoError(f"--threads must be at least 1, got {args.threads}")
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     from contemo.serve.gate import ServeLimits
     from contemo.serve.launch import build
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 
+from contemo.commands.options import add_run_arguments, add_threads_argument
 from contemo.hardware import add_device_argument
 
 EXAMPLES = """\
@@ -40,15 +41,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--steps", type=int, help="optimisation steps (overrides epochs)")
     src.add_argument("--epochs", type=float, help="passes over the data (when steps is 0)")
     src.add_argument("--batch-size", type=int, help="images per step per process")
-    src.add_argument("--out", help="parent folder of run folders (default runs/)")
-    parser.add_argument("--resume", metavar="RUN_DIR",
-                        help="continue a run from its newest checkpoint (or a checkpoint .json)")
+    add_run_arguments(parser, "runs")
     add_device_argument(parser)
     parser.add_argument("--cpu", action="store_true",
                         help="deprecated: the same as --device cpu")
-    parser.add_argument("--threads", type=int, metavar="N",
-                        help="CPU threads per process (default: torch's; 1 is much faster on "
-                        "a CPU shared with other jobs)")
+    add_threads_argument(parser)
     parser.add_argument("--max-pixels", type=int, metavar="N",
                         help="refuse training images whose header claims more than N pixels "
                         "(default: $CONTEMO_MAX_PIXELS, else 40000000)")
@@ -94,7 +91,6 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from contemo.data.images import set_max_pixels
-    from contemo.errors import ContemoError
     from contemo.training.plan import plan_run
 
     set_max_pixels(args.max_pixels)
@@ -106,15 +102,11 @@ def run(args: argparse.Namespace) -> int:
     for note in plan.notes:
         print(f"contemo: {note}", file=sys.stderr)
 
-    import torch
-
+    from contemo.commands.options import apply_threads
     from contemo.training.data import load_train_data
     from contemo.training.session import open_accelerator, train_run
 
-    if args.threads is not None:
-        if args.threads < 1:
-            raise ContemoError(f"--threads {args.threads}: expected a positive integer")
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     data = load_train_data(plan.config)  # before any run folder exists: bad data leaves nothing
     for warning in data.warnings:
         print(f"contemo: warning: {warning}")

@@ -5,15 +5,16 @@ set). Unknown valence/arousal (NaN) rows are masked out of the VA loss and unkno
 classes (-1) out of the cross-entropy, so every annotated signal is used. A seeded
 held-out split keeps whole identities apart when the manifest names them.
 
-A run folder holds config.json (resolved settings + data), stats.jsonl (one line per
-epoch), checkpoint.safetensors (model + Adam state, written atomically after every
-epoch; `resume=True` continues from it), and at the end model/ (the release folder),
-metrics.json and scatter.png for the held-out split, scored by the released weights.
+A run folder (contemo.training.runs, like a GAN run's) holds config.json (resolved
+settings + data), log.txt, stats.jsonl (one line per epoch), checkpoints/ (model, Adam
+and RNG states after every epoch, in the training-state format every contemo trainer
+writes; `resume` continues from one bit-exactly), and at the end model/ (the release
+folder), metrics.json and scatter.png for the held-out split, scored by the released
+weights.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass
@@ -23,17 +24,18 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from contemo import __version__
 from contemo.errors import ContemoError
-from contemo.fileio import atomic_write, atomic_write_json
+from contemo.fileio import atomic_write_json
 from contemo.models.regressor import VARegressor
+from contemo.training import checkpoint as ckpt
 from contemo.training.regressor_config import RegressorTrainConfig
+from contemo.training.rng import get_rng_state, set_rng_state
+from contemo.training.runs import CHECKPOINTS, RunLog, truncate_stats
 
-CHECKPOINT = "checkpoint.safetensors"
+KEEP_CHECKPOINTS = 2  # the newest two: one to fall back to when the newest is damaged
 # The run config.json tag, named `format` like every other contemo file (was "kind").
 RUN_FORMAT = "contemo-regressor-run/1"
 IDENTITY_COLUMNS = ("identity", "person", "person_id", "subject", "subject_id")
@@ -155,62 +157,50 @@ def lr_at(config: RegressorTrainConfig, step: int, total: int) -> float:
     return config.lr
 
 
-def save_checkpoint(path: Path, model: VARegressor, opt: torch.optim.Optimizer, epoch: int
-                    ) -> None:
-    """Write model and Adam state after `epoch` epochs as one safetensors file, atomically."""
-    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    state = opt.state_dict()
-    scalars: dict[str, dict[str, float]] = {}
-    for pid, slots in state["state"].items():
-        for key, value in slots.items():
-            if torch.is_tensor(value) and value.ndim > 0:
-                tensors[f"optim.{pid}.{key}"] = value.detach().cpu().contiguous()
-            else:
-                scalars.setdefault(str(pid), {})[key] = float(value)
-    groups = [{k: v for k, v in g.items() if k != "params"} for g in state["param_groups"]]
-    meta = {"epoch": str(epoch), "optim_scalars": json.dumps(scalars),
-            "param_groups": json.dumps(groups), "contemo_version": __version__}
-    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), meta))
+def save_checkpoint(folder: Path, model: VARegressor, opt: torch.optim.Optimizer, epoch: int,
+                    step: int, config: RegressorTrainConfig) -> Path:
+    """Return the checkpoint written after `epoch` epochs (`step` optimizer steps) into `folder`.
+
+    The training-state format of every contemo trainer (contemo.training.checkpoint):
+    model, Adam moments and every RNG state as safetensors, the rest as a checksummed
+    JSON sidecar; the newest KEEP_CHECKPOINTS are kept.
+    """
+    opt_tensors, opt_meta = ckpt.flatten_optimizer("opt", opt.state_dict())
+    rng_tensors, rng_meta = get_rng_state()
+    tensors = {**ckpt.module_tensors("model", model), **opt_tensors, **rng_tensors}
+    meta = {"trainer": "regressor", "epoch": epoch, "opt": opt_meta, "rng": rng_meta,
+            "config": config.to_dict(), "contemo_version": __version__}
+    path = ckpt.save(folder, step, tensors, meta)
+    ckpt.prune(folder, KEEP_CHECKPOINTS)
+    return path
 
 
-def load_checkpoint(path: Path, model: VARegressor, opt: torch.optim.Optimizer) -> int:
-    """Return the epochs done after restoring model and Adam state from `path`."""
-    from safetensors import safe_open
+def load_checkpoint(sidecar: Path, model: VARegressor, opt: torch.optim.Optimizer) -> int:
+    """Return the epochs done after restoring model, Adam and RNG states from a checkpoint.
 
+    The RNG states matter: dropout draws from torch's global generator, so a resumed run
+    repeats the straight run's draws only when that generator continues where it was.
+    """
+    tensors, meta = ckpt.load(sidecar, ckpt.RegressorSidecar)
+    ckpt.load_module("model", model, tensors, sidecar)
     try:
-        tensors = load_file(str(path))
-        with safe_open(str(path), "pt") as fh:
-            meta = fh.metadata() or {}
-        epoch = int(meta["epoch"])
-        scalars = json.loads(meta["optim_scalars"])
-        groups = json.loads(meta["param_groups"])
-    except (SafetensorError, OSError, ValueError, KeyError) as err:
-        raise ContemoError(f"{path}: not a contemo regressor checkpoint ({err})".splitlines()[0]
+        opt.load_state_dict(ckpt.unflatten_optimizer("opt", tensors, meta["opt"],
+                                                     opt.state_dict()))
+    except (KeyError, ValueError, RuntimeError) as err:
+        raise ContemoError(f"{sidecar}: optimizer state opt unusable ({err})".splitlines()[0]
                            ) from None
-    model_state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
-    try:
-        model.load_state_dict(model_state, strict=True)
-    except RuntimeError:
-        raise ContemoError(f"{path}: checkpoint does not fit this run's model config") from None
-    current = opt.state_dict()
-    slots: dict[int, dict[str, Any]] = {}
-    for key, value in tensors.items():
-        if key.startswith("optim."):
-            _, pid, name = key.split(".", 2)
-            slots.setdefault(int(pid), {})[name] = value
-    for pid, values in scalars.items():
-        for name, value in values.items():
-            slots.setdefault(int(pid), {})[name] = torch.tensor(value)
-    for group, saved in zip(current["param_groups"], groups):
-        group.update(saved)
-    opt.load_state_dict({"state": slots, "param_groups": current["param_groups"]})
-    return epoch
+    set_rng_state(tensors, meta["rng"])
+    return int(meta["epoch"])
 
 
 def train(run_dir: Path, config: RegressorTrainConfig, train_set: Split, held_out: Split, *,
-          device: torch.device, resume: bool = False, name: str = "contemo-regressor"
+          device: torch.device, resume: Path | None = None, name: str = "contemo-regressor"
           ) -> VARegressor:
-    """Return the trained regressor after running (or resuming) the epochs of `config`."""
+    """Return the trained regressor after running the epochs of `config` in `run_dir`.
+
+    `resume` is the checkpoint to continue from (contemo.training.runs.resume_point);
+    the run goes on exactly as if it had never stopped.
+    """
     from contemo.training.regressor_report import evaluate
 
     torch.manual_seed(config.seed)
@@ -218,9 +208,11 @@ def train(run_dir: Path, config: RegressorTrainConfig, train_set: Split, held_ou
     model = VARegressor(config.model_config(), name=name).to(device,
                                                              memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    start = load_checkpoint(run_dir / CHECKPOINT, model, opt) if resume else 0
-    _keep_stats(run_dir / "stats.jsonl", start)
+    log = RunLog(run_dir)
+    start = load_checkpoint(resume, model, opt) if resume is not None else 0
     steps_per_epoch = math.ceil(len(train_set) / config.batch_size)
+    truncate_stats(run_dir, start * steps_per_epoch)  # a crash may have logged more epochs
+    log.line(f"resumed from {resume.name} (epoch {start})" if resume else "new run")
     total = steps_per_epoch * config.epochs
     for epoch in range(start, config.epochs):
         gen = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
@@ -252,7 +244,8 @@ def train(run_dir: Path, config: RegressorTrainConfig, train_set: Split, held_ou
         seconds = time.perf_counter() - t0
         report = evaluate(model, held_out)
         stats = {
-            "epoch": epoch + 1, "lr": opt.param_groups[0]["lr"],
+            "epoch": epoch + 1, "step": (epoch + 1) * steps_per_epoch,
+            "lr": opt.param_groups[0]["lr"],
             **{f"train_{k}": v / len(train_set) for k, v in sums.items()},
             "held_out_ccc_valence": report["valence"]["ccc"],
             "held_out_ccc_arousal": report["arousal"]["ccc"],
@@ -261,9 +254,10 @@ def train(run_dir: Path, config: RegressorTrainConfig, train_set: Split, held_ou
             "held_out_accuracy": report["classes"]["accuracy"],
             "seconds": round(seconds, 2), "images_per_second": round(len(train_set) / seconds, 1),
         }
-        with open(run_dir / "stats.jsonl", "a") as fh:  # before the checkpoint: resume cuts extras
-            fh.write(json.dumps(stats) + "\n")
-        save_checkpoint(run_dir / CHECKPOINT, model, opt, epoch + 1)
+        log.stats(stats)  # before the checkpoint: a resume cuts what it did not save
+        path = save_checkpoint(run_dir / CHECKPOINTS, model, opt, epoch + 1,
+                               (epoch + 1) * steps_per_epoch, config)
+        log.line(f"checkpoint {path.name} (epoch {epoch + 1})")
         tqdm.write(
             f"epoch {epoch + 1}/{config.epochs}: va_mse {stats['train_va_mse']:.4f} "
             f"ce {stats['train_class_ce']:.3f} | held-out CCC V {stats['held_out_ccc_valence']:.3f}"
@@ -271,15 +265,6 @@ def train(run_dir: Path, config: RegressorTrainConfig, train_set: Split, held_ou
             f" | {stats['images_per_second']:.0f} img/s"
         )
     return model.eval()
-
-
-def _keep_stats(path: Path, epochs: int) -> None:
-    """Cut stats.jsonl back to the `epochs` whose checkpoint exists (a crash may leave more)."""
-    if not path.exists():
-        return
-    lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
-    kept = [ln for ln in lines if json.loads(ln).get("epoch", 0) <= epochs]
-    atomic_write(path, lambda tmp: tmp.write_text("".join(ln + "\n" for ln in kept)))
 
 
 def write_run_config(run_dir: Path, config: RegressorTrainConfig, data: dict[str, Any],

@@ -1,36 +1,50 @@
 """One regressor run, end to end: which config and folder, which data split, and the release.
 
 `contemo regressor train` parses its options into `plan_run`, then calls `split_data`,
-`training.regressor.train` and `finish_run`; each is a plain function a notebook or a
-benchmark can call the same way.
+`open_run` (the locked run folder), `training.regressor.train` and `finish_run`; each is
+a plain function a notebook or a benchmark can call the same way. Run folders, resume
+and checkpoints are the GAN's (contemo.training.runs and .checkpoint).
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import shlex
-from dataclasses import dataclass, field
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from contemo.errors import ContemoError
-from contemo.fileio import atomic_write_json
-from contemo.training.regressor import CHECKPOINT, identity_groups, load_split, split_groups
+from contemo.fileio import atomic_write_json, read_format_json, write_error
+from contemo.training.checkpoint import RegressorSidecar
+from contemo.training.regressor import RUN_FORMAT, identity_groups, load_split, split_groups
 from contemo.training.regressor_config import PRESETS, RegressorTrainConfig
+from contemo.training.runs import CHECKPOINTS, CONFIG, RunLock, new_run_dir, reopen, resume_point
 
 RUNS_ROOT = Path("runs") / "regressor"
+LEGACY_CHECKPOINT = "checkpoint.safetensors"  # one file per run, before checkpoints/
 OVERRIDES = ("epochs", "batch_size", "lr", "lr_schedule", "input_size", "width_mult",
              "class_weight", "ccc_weight", "crop", "val_fraction", "seed", "augment")
 
 
 @dataclass(frozen=True)
 class RunPlan:
-    """The resolved settings of a run: its config, folder, and what a resumed run recorded."""
+    """The resolved settings of a run: its config, folder, and where a resumed run picks up."""
 
     config: RegressorTrainConfig
-    out: Path | None  # None: the next numbered folder under RUNS_ROOT, made by open_run
-    resume: bool
+    run_dir: Path | None  # the resumed run; None: a new numbered folder under `parent`
+    parent: Path = RUNS_ROOT  # where open_run makes a new run folder (--out)
+    sidecar: Path | None = None  # the checkpoint a resumed run continues from (None: epoch 0)
+    notes: tuple[str, ...] = ()  # lines to print (skipped damaged checkpoints, restarts)
+    damaged: tuple[Path, ...] = ()  # damaged checkpoints newer than `sidecar`, set aside
     saved: dict[str, Any] = field(default_factory=dict)  # the resumed run's config.json
+
+    @property
+    def resume(self) -> bool:
+        """Return whether this plan continues an earlier run."""
+        return bool(self.saved)
 
     @property
     def data(self) -> dict[str, Any]:
@@ -38,60 +52,72 @@ class RunPlan:
         return self.saved.get("data", {})
 
 
-def plan_run(overrides: dict[str, Any], *, preset: str, config_file: str | None,
-             out: str | None, resume: bool | str) -> RunPlan:
+def plan_run(overrides: dict[str, Any], *, preset: str | None, config_file: str | None,
+             out: str | None, resume: str | None) -> RunPlan:
     """Return the plan of a new run (preset or file + overrides) or of a resumed one.
 
-    `resume` is the run folder to continue (as `contemo train --resume RUN`), or True
-    for the older spelling `--resume --out RUN`. A resumed run keeps its settings: only
+    As `contemo train`: `out` is the parent of numbered run folders, and `resume` a run
+    folder (or one checkpoint's JSON) that continues from its newest intact checkpoint
+    (contemo.training.runs.resume_point). A resumed run keeps its settings: only
     `epochs` may change.
     """
     if resume:
-        if isinstance(resume, str):
-            if out and Path(out) != Path(resume):
-                raise ContemoError(f"--resume {resume} and --out {out} name different runs")
-            out = resume
-        if not out:
-            raise ContemoError("--resume needs the run folder: --resume RUN_DIR")
-        folder = Path(out)
-        if not (folder / CHECKPOINT).is_file():
-            raise ContemoError(f"{folder / CHECKPOINT}: no checkpoint to resume from")
-        file = folder / "config.json"
-        saved = json.loads(file.read_text()) if file.is_file() else {}
         changed = [k for k, v in overrides.items() if v is not None and k != "epochs"]
-        if changed:
-            raise ContemoError(f"--resume keeps the run's settings; only --epochs may change "
-                               f"(got --{changed[0].replace('_', '-')})")
-        config = RegressorTrainConfig.from_file(file).override(epochs=overrides.get("epochs"))
-        return RunPlan(config, folder, True, saved)
-    base = RegressorTrainConfig.from_file(config_file) if config_file else PRESETS[preset]
-    config = base.override(**overrides)
-    folder = Path(out) if out else None
-    if folder is not None and (folder / CHECKPOINT).exists():
-        raise ContemoError(f"{folder}: already holds a run; pass --resume to continue it or "
-                           "choose another --out")
-    return RunPlan(config, folder, False)
+        if preset or config_file or out or changed:
+            flag = ("--preset" if preset else "--config" if config_file else "--out" if out
+                    else "--" + changed[0].replace("_", "-"))
+            raise ContemoError(f"--resume keeps the run's folder and settings; only --epochs "
+                               f"may change (got {flag})")
+        run, sidecar, notes, damaged = resume_point(resume, RegressorSidecar)
+        legacy = run / LEGACY_CHECKPOINT
+        if sidecar is None and legacy.is_file():
+            raise ContemoError(f"{legacy}: a checkpoint of an older contemo, which this one "
+                               "cannot resume; start a new run")
+        saved = read_format_json(run / CONFIG, RUN_FORMAT,
+                                 missing="missing (a regressor run folder holds it)")
+        config = RegressorTrainConfig.from_dict(saved.get("config"), f"{run / CONFIG}: config")
+        return RunPlan(config.override(epochs=overrides.get("epochs")), run, run.parent,
+                       sidecar, tuple(notes), tuple(damaged), saved)
+    if preset and config_file:
+        raise ContemoError("give --preset or --config, not both")
+    base = RegressorTrainConfig.from_file(config_file) if config_file else PRESETS[
+        preset or "synth"]
+    return RunPlan(base.override(**overrides), None, Path(out) if out else RUNS_ROOT)
 
 
-def open_run(plan: RunPlan, description: dict[str, Any], name: str) -> RunPlan:
-    """Return `plan` with its folder made and config.json written in it.
+@contextlib.contextmanager
+def open_run(plan: RunPlan, description: dict[str, Any], name: str) -> Iterator[RunPlan]:
+    """Yield `plan` with its run folder made or reopened, locked, and config.json written.
 
-    Without --out the folder is the next runs/regressor/NNNNN-preset, made atomically by
-    training.runs.new_run_dir as for GAN runs: two starts never share a number.
+    A new folder is the next `parent`/NNNNN-PRESET, made atomically by
+    training.runs.new_run_dir as for GAN runs; a resumed one is reopened as a GAN run
+    is (training.runs.reopen: lock, leftovers removed, damaged checkpoints set aside).
+    A write that fails (full disk, read-only folder) is one line; the checkpoints
+    already written stay intact.
     """
-    from dataclasses import replace
-
     from contemo.training.regressor import write_run_config
-    from contemo.training.runs import new_run_dir
 
-    if plan.out is None:
-        folder = new_run_dir(RUNS_ROOT, plan.config.preset,
-                             lambda d: write_run_config(d, plan.config, description, name),
-                             subfolders=())
-        return replace(plan, out=folder)
-    plan.out.mkdir(parents=True, exist_ok=True)
-    write_run_config(plan.out, plan.config, description, name)
-    return plan
+    def fill(folder: Path) -> None:
+        write_run_config(folder, plan.config, description, name)
+
+    if plan.run_dir is None:
+        run = new_run_dir(plan.parent, plan.config.preset, fill)
+        lock = RunLock(run)
+    else:
+        run = plan.run_dir
+        lock, lines = reopen(run, list(plan.damaged), fresh=plan.sidecar is None)
+        for line in lines:
+            print(f"contemo: {line}", file=sys.stderr)
+    try:
+        if plan.run_dir is not None:
+            fill(run)  # with this resume's epochs
+        yield replace(plan, run_dir=run)
+    except OSError as err:
+        raise ContemoError(f"{write_error(run, err)}; checkpoints in {run / CHECKPOINTS} are "
+                           f"intact, resume with contemo regressor train --resume {run}"
+                           ) from None
+    finally:
+        lock.release()
 
 
 def split_data(plan: RunPlan, data: str | None, manifest: str | None,
@@ -131,7 +157,7 @@ def split_data(plan: RunPlan, data: str | None, manifest: str | None,
 
 
 def reproduce_command(config: Any, data: dict[str, Any], out: Path, name: str) -> str:
-    """Return the command line that trains this run again: preset plus every changed field."""
+    """Return the command line that trains this run again (into a new folder under `out`)."""
     words = ["contemo", "regressor", "train", "--data", data["root"]]
     for key in ("manifest", "val_manifest"):
         if data.get(key):
@@ -154,7 +180,7 @@ def finish_run(model: Any, plan: RunPlan, held_out: Any, description: dict[str, 
     from contemo.models import save_pretrained
     from contemo.training.regressor_report import evaluate, write_model_card
 
-    out, config = plan.out, plan.config
+    out, config = plan.run_dir, plan.config
     model = model.cpu()
     report = evaluate(model, held_out, plot=out / "scatter.png",
                       title=f"{len(held_out)} held-out images ({description['split']})")
@@ -166,6 +192,6 @@ def finish_run(model: Any, plan: RunPlan, held_out: Any, description: dict[str, 
             for dim in ("valence", "arousal")} | {"accuracy": report["classes"]["accuracy"]},
     })
     write_model_card(out / "model" / "MODEL_CARD.md", out, config, description, report,
-                     reproduce_command(config, description, out, name), name=name,
+                     reproduce_command(config, description, out.parent, name), name=name,
                      device=device, last_call_seconds=seconds)
     return report

@@ -165,15 +165,22 @@ def check_run_dir(path: str | Path) -> Path:
     return run
 
 
-def resume_point(run: Path, kind: type[ckpt.Sidecar] = ckpt.GANSidecar
-                 ) -> tuple[Path | None, list[str], list[Path]]:
-    """Return (checkpoint to resume from or None, notes, damaged newer checkpoints) of a run.
+def resume_point(target: str | Path, kind: type[ckpt.Sidecar] = ckpt.GANSidecar
+                 ) -> tuple[Path, Path | None, list[str], list[Path]]:
+    """Return (run folder, checkpoint or None, notes, damaged newer checkpoints) of `--resume`.
 
-    Every trainer resumes alike: from the newest checkpoint of its `kind` that passes
-    every check, with a note per newer one skipped as damaged; a run folder without any
-    checkpoint (stopped before its first) starts again from step 0 with its config.json;
-    one whose checkpoints are all damaged is a one-line error.
+    Every trainer resumes alike. `target` is a run folder: it resumes from its newest
+    checkpoint of `kind` that passes every check, with a note per newer one skipped as
+    damaged; a run folder without any checkpoint (stopped before its first) starts again
+    from step 0 with its config.json; one whose checkpoints are all damaged is a one-line
+    error. `target` may also name one checkpoint's JSON: then that one, damaged or not.
     """
+    target = Path(target)
+    if target.suffix == ".json" and target.is_file():
+        run = check_run_dir(target.parent.parent)
+        ckpt.load(target, kind)  # the one asked for: damaged is an error, not a fallback
+        return run, target, [], []
+    run = check_run_dir(target)
     sidecar, skipped = ckpt.newest_intact(run / CHECKPOINTS, kind)
     notes = [f"skipped damaged checkpoint: {line}" for _, line in skipped]
     if sidecar is None and skipped:
@@ -184,7 +191,7 @@ def resume_point(run: Path, kind: type[ckpt.Sidecar] = ckpt.GANSidecar
                      "starting it again from step 0 with its config.json")
     elif skipped:
         notes.append(f"resuming from {sidecar.name}, the newest intact checkpoint")
-    return sidecar, notes, [path for path, _ in skipped]
+    return run, sidecar, notes, [path for path, _ in skipped]
 
 
 def reopen(run_dir: Path, damaged: list[Path], fresh: bool) -> tuple[RunLock, list[str]]:

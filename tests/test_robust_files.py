@@ -45,8 +45,16 @@ def copy_release(release: Path, tmp_path: Path) -> Path:
     return target
 
 
-def write_config(folder: Path, change) -> None:
-    edit_json(folder / "config.json", change)
+def cases(names: str, table: list[tuple]) -> pytest.MarkDecorator:
+    """Return a parametrize mark over `table` whose test ids are each case's first item (why)."""
+    return pytest.mark.parametrize(names, table, ids=[case[0] for case in table])
+
+
+def generate_error(capsys, folder: Path, tmp_path: Path) -> str:
+    """Return the one error line of `contemo generate` from the damaged release `folder`."""
+    return one_line_error(capsys, ["generate", "--checkpoint", str(folder), "--seeds", "0",
+                                   "--emotion", "happy", "--out", str(tmp_path / "out"),
+                                   "--device", "cpu"])
 
 
 # (why, change to the release config.json: a function of the parsed data, or raw text)
@@ -72,30 +80,6 @@ RELEASE_CONFIGS = [
 ]
 
 
-@pytest.mark.parametrize("why, change", RELEASE_CONFIGS, ids=[c[0] for c in RELEASE_CONFIGS])
-def test_damaged_release_config(capsys, tmp_path, release, why, change):
-    folder = copy_release(release, tmp_path)
-    path = folder / "config.json"
-    text = path.read_text()
-    if change == "nan-anchor":
-        path.write_text(text.replace('"happy": [\n      0.8', '"happy": [\n      NaN'))
-        assert "NaN" in path.read_text()
-    elif change == "huge-int":
-        path.write_text(text.replace('"g_width": 8', '"g_width": ' + "9" * 5000))
-    elif change == "deep":
-        path.write_text(text.replace('"training": {', '"nested": ' + deep(100_000)
-                                     + ', "training": {'))
-    elif change == "truncated":
-        path.write_text(text[: len(text) // 2])
-    elif change == "latin1":
-        path.write_bytes(text.replace('"note"', '"n\xe9"').encode("latin-1"))
-    else:
-        write_config(folder, change)
-    line = one_line_error(capsys, ["generate", "--checkpoint", str(folder), "--seeds", "0", "--emotion", "happy",
-                                   "--out", str(tmp_path / "out"), "--device", "cpu"])
-    assert str(path) in line
-
-
 # (why, change to generator.safetensors)
 RELEASE_WEIGHTS = [
     ("all-NaN weights", "nan"),
@@ -107,32 +91,58 @@ RELEASE_WEIGHTS = [
 ]
 
 
-@pytest.mark.parametrize("why, how", RELEASE_WEIGHTS, ids=[c[0] for c in RELEASE_WEIGHTS])
-def test_damaged_release_weights(capsys, tmp_path, release, why, how):
-    folder = copy_release(release, tmp_path)
-    weights = folder / "generator.safetensors"
+
+
+def damage_config(path: Path, change) -> None:
+    """Damage a release's config.json: a named raw-text change or a function of its data."""
+    text = path.read_text()
+    raw = {
+        "nan-anchor": lambda: text.replace('"happy": [\n      0.8', '"happy": [\n      NaN'),
+        "huge-int": lambda: text.replace('"g_width": 8', '"g_width": ' + "9" * 5000),
+        "deep": lambda: text.replace('"training": {', '"nested": ' + deep(100_000)
+                                     + ', "training": {'),
+        "truncated": lambda: text[: len(text) // 2],
+    }
+    if change == "latin1":
+        path.write_bytes(text.replace('"note"', '"n\xe9"').encode("latin-1"))
+    elif isinstance(change, str):
+        path.write_text(raw[change]())
+        assert change != "nan-anchor" or "NaN" in path.read_text()
+    else:
+        edit_json(path, change)
+
+
+def damage_weights(weights: Path, how: str) -> None:
+    """Damage a release's generator.safetensors the way `how` names."""
     state = load_file(weights)
+    floating = next(k for k, v in state.items() if v.is_floating_point())
     if how == "nan":
-        state = {k: torch.full_like(v, float("nan")) if v.is_floating_point() else v
-                 for k, v in state.items()}
-        save_file(state, weights)
-    elif how == "inf":
-        first = next(k for k, v in state.items() if v.is_floating_point())
-        state[first].view(-1)[0] = float("inf")
+        save_file({k: torch.full_like(v, float("nan")) if v.is_floating_point() else v
+                   for k, v in state.items()}, weights)
+    elif how in ("inf", "shape"):
+        if how == "inf":
+            state[floating].view(-1)[0] = float("inf")
+        else:
+            state[next(iter(state))] = torch.zeros(3, 3)
         save_file(state, weights)
     elif how == "truncated":
         weights.write_bytes(weights.read_bytes()[:200])
     elif how == "missing":
         weights.unlink()
-    elif how == "shape":
-        first = next(iter(state))
-        state[first] = torch.zeros(3, 3)
-        save_file(state, weights)
     else:
         weights.write_bytes(b"\x00" * 64)
-    line = one_line_error(capsys, ["generate", "--checkpoint", str(folder), "--seeds", "0", "--emotion", "happy",
-                                   "--out", str(tmp_path / "out"), "--device", "cpu"])
-    assert "generator.safetensors" in line
+
+
+RELEASE_DAMAGE = [(why, "config.json", damage_config, change) for why, change in RELEASE_CONFIGS
+                  ] + [(why, "generator.safetensors", damage_weights, how)
+                       for why, how in RELEASE_WEIGHTS]
+
+
+@cases("why, name, damage, change", RELEASE_DAMAGE)
+def test_damaged_release(capsys, tmp_path, release, why, name, damage, change):
+    folder = copy_release(release, tmp_path)
+    damage(folder / name, change)
+    assert str(folder / name) in generate_error(capsys, folder, tmp_path)
 
 
 def copy_run(run: Path, tmp_path: Path) -> Path:
@@ -158,7 +168,7 @@ SIDECARS = [
 ]
 
 
-@pytest.mark.parametrize("why, change, seal", SIDECARS, ids=[c[0] for c in SIDECARS])
+@cases("why, change, seal", SIDECARS)
 def test_damaged_training_sidecar(capsys, tmp_path, trained_run, why, change, seal):
     run = copy_run(trained_run, tmp_path)
     sidecar = run / "checkpoints" / "checkpoint-000001.json"
@@ -212,7 +222,7 @@ TRAIN_CONFIGS = [
 ]
 
 
-@pytest.mark.parametrize("why, text", TRAIN_CONFIGS, ids=[c[0] for c in TRAIN_CONFIGS])
+@cases("why, text", TRAIN_CONFIGS)
 def test_bad_train_config_file(capsys, tmp_path, why, text):
     path = tmp_path / "cfg.json"
     path.write_text(text)
@@ -236,7 +246,7 @@ OPTIONS = [
 ]
 
 
-@pytest.mark.parametrize("why, argv", OPTIONS, ids=[c[0] for c in OPTIONS])
+@cases("why, argv", OPTIONS)
 def test_bad_option(capsys, why, argv):
     one_line_error(capsys, argv)
 
@@ -310,9 +320,8 @@ def test_csv_with_one_non_utf8_byte_is_named(capsys, tmp_path):
 ])
 def test_damaged_regressor_config(tmp_path, why, model):
     from contemo.errors import ContemoError
-    from contemo.models.regressor import RegressorConfig, VARegressor
-
     from contemo.models import save_pretrained
+    from contemo.models.regressor import RegressorConfig, VARegressor
 
     folder = save_pretrained(VARegressor(RegressorConfig(input_size=32, width_mult=0.1,
                                                          feature_dim=8)), tmp_path / "reg")

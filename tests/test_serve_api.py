@@ -219,6 +219,20 @@ def test_pages_load_nothing_from_the_internet():
         assert "http://" not in text and "https://" not in text and "@import" not in text, f
 
 
+def test_every_page_loads_the_one_error_line_before_its_own_script():
+    import re
+
+    from contemo.serve.http import STATIC
+
+    pages = {"index.html": "explorer-share.js", "study.html": "study.js",
+             "admin.html": "admin.js"}
+    for page, script in pages.items():
+        scripts = re.findall(r'<script src="/static/([^"]+)"', (STATIC / page).read_text())
+        assert scripts[0] == "error-line.js" and script in scripts[1:], (page, scripts)
+    defined = [f.name for f in STATIC.glob("*.js") if "function showError" in f.read_text()]
+    assert defined == ["error-line.js"]
+
+
 def test_cli_lists_serve_and_study_commands():
     from contemo.cli import build_parser
 

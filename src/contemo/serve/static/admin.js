@@ -7,14 +7,6 @@ const KEY = `contemo-admin:${location.host}`;
 const $ = (id) => document.getElementById(id);
 const A = { token: sessionStorage.getItem(KEY), figUrl: null, timer: null, open: true };
 
-function showError(message) {
-  const box = $("error");
-  box.textContent = message;
-  box.hidden = false;
-  clearTimeout(showError.timer);
-  showError.timer = setTimeout(() => { box.hidden = true; }, 6000);
-}
-
 async function call(method, path, body) {
   const headers = { Authorization: `Bearer ${A.token}` };
   if (body !== undefined) headers["Content-Type"] = "application/json";

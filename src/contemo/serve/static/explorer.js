@@ -16,14 +16,6 @@ const LABEL_PX = 13;  // on-screen size of the pad's emotion labels, whatever th
 const AXIS_PX = 12;
 const $ = (id) => document.getElementById(id);
 
-function showError(message) {
-  const box = $("error");
-  box.textContent = message;
-  box.hidden = false;
-  clearTimeout(showError.timer);
-  showError.timer = setTimeout(() => { box.hidden = true; }, 5000);
-}
-
 async function errorText(response) {
   try { return (await response.json()).error || response.statusText; }
   catch (_) { return response.statusText; }

@@ -14,14 +14,6 @@ const S = {
   saving: new Set(),  // answers sent and not yet confirmed: Finish waits for them
 };
 
-function showError(message) {
-  const box = $("error");
-  box.textContent = message;
-  box.hidden = false;
-  clearTimeout(showError.timer);
-  showError.timer = setTimeout(() => { box.hidden = true; }, 6000);
-}
-
 async function api(method, path, body) {
   const headers = { "Content-Type": "application/json" };
   if (S.token) headers["X-Participant-Token"] = S.token;

@@ -173,3 +173,13 @@ def test_shipped_releases_are_read_by_the_shared_reader(folder):
     kind = "regressor" if folder.startswith("regressor") else "generator"
     assert config["format"] == f"contemo-{kind}/1"
     read_release(root, config["format"], f"{kind}.safetensors", kind)
+
+
+def test_a_regressor_run_of_the_older_layout_is_refused_in_one_line(tmp_path, capsys):
+    run = tmp_path / "regressor-synth"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"format": "contemo-regressor-run/1",
+                                                 "config": {"preset": "tiny"}}))
+    (run / "checkpoint.safetensors").write_bytes(b"old")
+    line = one_line_error(capsys, ["regressor", "train", "--resume", str(run)])
+    assert "checkpoint.safetensors: a checkpoint of an older contemo" in line

@@ -229,4 +229,6 @@ def build(cls: type, data: dict[str, Any], where: str, *, extra: str = "forbid")
     try:
         return cls(**values)
     except (TypeError, ValueError, ContemoError) as err:  # __post_init__'s cross-field checks
-        raise ContemoError(f"{where}: {str(err).splitlines()[0]}") from None
+        line = str(err).splitlines()[0]
+        raise ContemoError(line if line.startswith(f"{where}: ") else f"{where}: {line}"
+                           ) from None

@@ -63,15 +63,19 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """Return real/fake logits (N,) for images (N, 3, R, R) under labels v (N, 6)."""
+    """Return real/fake logits (N,) for images (N, 3, R, R) under labels v (N, 6).
 
-    def __init__(self, config: ModelConfig) -> None:
+    With `images=2` it is the identity-pair D (training/pairs.py): two faces stacked on
+    the channels (N, 6, R, R) under both labels (N, 12), judged as one pair.
+    """
+
+    def __init__(self, config: ModelConfig, images: int = 1) -> None:
         super().__init__()
         self.config = config
         c = config
         chans = [_width(c.d_width, 2**i, c.max_width_mult) for i in range(c.num_blocks)]
         spectral = c.d_norm == "spectral"
-        layers: list[nn.Module] = [nn.Conv2d(3, chans[0], 4, 2, 1, bias=spectral),
+        layers: list[nn.Module] = [nn.Conv2d(3 * images, chans[0], 4, 2, 1, bias=spectral),
                                    nn.LeakyReLU(0.2, True)]
         for cin, cout in itertools.pairwise(chans):
             layers += [nn.Conv2d(cin, cout, 4, 2, 1, bias=spectral)]
@@ -80,9 +84,10 @@ class Discriminator(nn.Module):
         self.features = nn.Sequential(*layers)  # ends at 4x4
         # DCGAN's final 4x4 conv, seeing one extra channel: the minibatch standard deviation
         self.head = nn.Conv2d(chans[-1] + 1, 1, 4, 1, 0, bias=True)
-        self.label_proj = nn.Linear(c.num_labels, chans[-1], bias=False)  # projection term
+        self.label_proj = nn.Linear(c.num_labels * images, chans[-1], bias=False)  # projection
         # AC-GAN head: which emotion D reads in the image (trained on reals, read on fakes)
-        self.classifier = nn.Linear(chans[-1], c.num_labels) if c.d_classifier else None
+        self.classifier = nn.Linear(chans[-1], c.num_labels) \
+            if c.d_classifier and images == 1 else None
         init_dcgan(self)
         if spectral:  # after init: the parametrisation normalises whatever weights it finds
             for m in self.modules():

@@ -71,13 +71,22 @@ class BatchSampler:
         gen = torch.Generator().manual_seed(mixed_seed(self.seed, 2, self.rank, step))
         z = torch.randn(self.batch_size, self.z_dim, generator=gen)
         flips = torch.rand(self.batch_size, generator=gen) < 0.5 if self.flip else None
-        idx_dev = idx.to(self.images.device)
-        pixels = self.images[idx_dev].to(self.device, non_blocking=True)
-        labels = self.labels[idx_dev].to(self.device, non_blocking=True)
-        real = pixels.to(torch.float32).div_(127.5).sub_(1.0)
-        if flips is not None:
-            flips = flips.to(self.device)
-            real = torch.where(flips[:, None, None, None], real.flip(3), real)
-        if self.channels_last:
-            real = real.contiguous(memory_format=torch.channels_last)
+        real, labels = real_batch(self.images, self.labels, idx, flips, self.device,
+                                  self.channels_last)
         return real, labels, z.to(self.device, non_blocking=True)
+
+
+def real_batch(images: torch.Tensor, labels: torch.Tensor, idx: torch.Tensor,
+               flips: torch.Tensor | None, device: torch.device, channels_last: bool
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return images[idx] as floats in [-1, 1] on `device` (mirrored where `flips`), and labels."""
+    idx_dev = idx.to(images.device)
+    pixels = images[idx_dev].to(device, non_blocking=True)
+    picked = labels[idx_dev].to(device, non_blocking=True)
+    real = pixels.to(torch.float32).div_(127.5).sub_(1.0)
+    if flips is not None:
+        flips = flips.to(device)
+        real = torch.where(flips[:, None, None, None], real.flip(3), real)
+    if channels_last:
+        real = real.contiguous(memory_format=torch.channels_last)
+    return real, picked

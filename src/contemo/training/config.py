@@ -62,6 +62,10 @@ class TrainConfig:
     # AC-GAN weight (needs model.d_classifier): D's emotion head learns real faces' emotion,
     # G's faces must be read as their label; 0 = off (the paper has no classifier).
     classify: float = 0.0
+    # Identity-pair D (training/pairs.py): two photos of one person under two emotions
+    # against G's two faces of one z; its G loss weight (0 = off, the paper has none).
+    pairs: float = 0.0
+    pair_batch: int = 16  # pairs per step (G renders twice as many extra faces)
     # Class-balanced sampling: each emotion drawn equally often. auto = on when the largest
     # class has more than 3x the images of the smallest (AffectNet: 7,215 happy vs 436 disgust).
     balance: bool | str = AUTO
@@ -91,7 +95,7 @@ class TrainConfig:
                                    f"{getattr(self, name)!r}")
 
         for name in ("batch_size", "grid_rows", "keep_checkpoints", "log_every", "bn_batch_size",
-                     "min_images"):
+                     "min_images", "pair_batch"):
             need(getattr(self, name) >= 1, name, "expected a positive integer")
         for name in ("steps", "grid_every", "checkpoint_every", "bn_batches", "ema_warmup"):
             need(getattr(self, name) >= 0, name, "expected a non-negative integer")
@@ -108,6 +112,7 @@ class TrainConfig:
         need(self.r1 >= 0 and math.isfinite(self.r1), "r1", "expected >= 0")
         need(self.r1_every >= 1, "r1_every", "expected a positive integer")
         need(self.classify >= 0 and math.isfinite(self.classify), "classify", "expected >= 0")
+        need(self.pairs >= 0 and math.isfinite(self.pairs), "pairs", "expected >= 0")
         need(not self.classify or self.model.d_classifier, "classify",
              "needs model.d_classifier=true")
         parse_ops(self.augment)
@@ -143,6 +148,7 @@ schema.register_bounds(TrainConfig, {
     "grid_rows": (1, 64), "keep_checkpoints": (1, 10_000), "epochs": (0, 1e7),
     "lr": (0, 10), "seed": (0, 2**32 - 1), "steps": (0, 10**9), "grid_every": (0, 10**9),
     "checkpoint_every": (0, 10**9), "log_every": (1, 10**9), "ema_warmup": (0, 10**9),
+    "pair_batch": (1, 65536), "pairs": (0, 1e4),
 })
 
 # Named runs. configs/<name>.json holds the same settings as a file to copy and edit.

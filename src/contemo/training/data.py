@@ -32,6 +32,7 @@ class TrainData:
     preprocess: dict[str, Any] | None = None  # how faces were framed (written into the release)
     warnings: list[str] = field(default_factory=list)  # said once at the start of a run
     balanced: bool = False  # draw each emotion equally often (see BALANCE_RATIO)
+    persons: torch.Tensor | None = None  # (N,) int person id per image, -1 unknown (pairs.py)
 
 
 def load_train_data(config: Any) -> TrainData:
@@ -84,4 +85,18 @@ def load_train_data(config: Any) -> TrainData:
                    "balanced_sampling": balanced, "crop": dataset.crop.to_dict()}
     preprocess = {"crop": dataset.crop.to_dict(), "size": config.model.resolution}
     return TrainData(dataset.images_uint8[keep].contiguous(), labels.contiguous(), description,
-                     trained, preprocess, warnings, balanced)
+                     trained, preprocess, warnings, balanced,
+                     person_ids([r for r, k in zip(dataset.records, keep.tolist(), strict=True)
+                                 if k]))
+
+
+def person_ids(records: list[Any]) -> torch.Tensor:
+    """Return each record's person as a small integer (-1 where the layout names nobody).
+
+    Studio layouts (FACES, London) name the person in every file; the identity-pair term
+    (training/pairs.py) pairs two photos of one person under two emotions.
+    """
+    ids: dict[str, int] = {}
+    out = [ids.setdefault(str(r.meta["person"]), len(ids)) if r.meta.get("person") else -1
+           for r in records]
+    return torch.tensor(out, dtype=torch.long)

@@ -43,12 +43,15 @@ from contemo.training.config import TrainConfig
 from contemo.training.data import TrainData
 from contemo.training.ema import ema_decay, sampling_copy, update_ema
 from contemo.training.grids import save_grid
+from contemo.training.losses import d_loss, g_loss
+from contemo.training.pairs import PairTerm
 from contemo.training.rng import get_rng_state, set_rng_state
 from contemo.training.runs import CHECKPOINTS, RunLog, truncate_stats
 
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 # What stats.jsonl logs per window (means): the order of the sums _train_step keeps.
-STAT_NAMES = ("loss_d", "loss_g", "d_real", "d_fake", "mode_seeking", "r_t", "r1", "augment_p")
+STAT_NAMES = ("loss_d", "loss_g", "d_real", "d_fake", "mode_seeking", "r_t", "r1", "augment_p",
+              "pair_d", "pair_g")
 ADA_INTERVAL = 4  # steps between updates of the adaptive augmentation probability
 BN_SEED = 12345  # fixed noise for BN re-estimation: the same statistics at every grid
 
@@ -63,13 +66,6 @@ def paired_labels(labels: torch.Tensor) -> torch.Tensor:
     out = labels.clone()
     out[half:2 * half] = labels[:half]
     return out
-
-
-def d_loss(logits: torch.Tensor, real: bool, kind: str) -> torch.Tensor:
-    """Return D's loss on real or fake logits: bce (DCGAN, the paper) or hinge (SNGAN)."""
-    if kind == "hinge":
-        return F.relu(1.0 - logits).mean() if real else F.relu(1.0 + logits).mean()
-    return F.softplus(-logits).mean() if real else F.softplus(logits).mean()
 
 
 def data_diversity_ratio(images: torch.Tensor, labels: torch.Tensor, z_dim: int,
@@ -139,12 +135,16 @@ class GANTrainer:
         self.step, self.wall_time = 0, 0.0
         self.last_checkpoint: Path | None = None
         self._saved_step = -1
+        images = data.images.to(device) if self.fast.data_on_device else data.images
+        self.pairs = PairTerm(config, accelerator, images, data.labels, data.persons, fused,
+                              self.fast.channels_last) if config.pairs else None
         if resume is not None:
             self._load(resume, opt_g, opt_d)
         g_run, self.d_local = (torch.compile(g), torch.compile(d)) if self.fast.compile else (g, d)
         self.g_train, self.d_train, self.opt_g, self.opt_d = accelerator.prepare(
             g_run, self.d_local, opt_g, opt_d)
-        images = data.images.to(device) if self.fast.data_on_device else data.images
+        if self.pairs is not None:
+            self.pairs.prepare()
         self.sampler = BatchSampler(
             images, data.labels, config.batch_size, config.model.z_dim, config.seed,
             accelerator.process_index, accelerator.num_processes, config.flip, device,
@@ -173,8 +173,13 @@ class GANTrainer:
         def seen(x: torch.Tensor) -> torch.Tensor:  # what D sees: augmented, real or fake
             return augment(x, self.ops, p, aug_rng)
 
+        pair = self.pairs.generator_input(step) if self.pairs else None
         with acc.autocast():
-            fake = self.g_train(z, fake_labels)
+            if pair is None:
+                fake = self.g_train(z, fake_labels)
+            else:  # one forward: G's BatchNorm sees both faces of each pair together
+                every = self.g_train(torch.cat([z, pair[2]]), torch.cat([fake_labels, pair[3]]))
+                fake, pair_fakes = every[:z.shape[0]], every[z.shape[0]:]
         self.opt_d.zero_grad(set_to_none=True)
         r1_step = cfg.r1 > 0 and step % cfg.r1_every == 0
         with acc.no_sync(self.d_train):  # all-reduce D's gradient once, after the fake pass
@@ -200,6 +205,8 @@ class GANTrainer:
         loss_fake = d_loss(d_fake, False, cfg.loss)
         acc.backward(loss_fake)
         self.opt_d.step()
+        zero = torch.zeros((), device=d_real.device)
+        pair_d = self.pairs.d_step(pair[0], pair[1], pair_fakes) if pair else zero
 
         self.d_local.requires_grad_(False)
         self.opt_g.zero_grad(set_to_none=True)
@@ -209,14 +216,14 @@ class GANTrainer:
                 g_logits = g_logits.float()
             else:
                 g_logits = self.d_local(seen(fake), fake_labels).float()
-        # bce: non-saturating, G maximises log D(G(z)); hinge: G maximises D(G(z))
-        loss_g = F.softplus(-g_logits).mean() if cfg.loss == "bce" else -g_logits.mean()
+        loss_g = g_loss(g_logits, cfg.loss)
         if cfg.classify:  # G's faces must be read as the emotion they were asked for
             loss_g = loss_g + cfg.classify * F.cross_entropy(cls_fake.float(),
                                                              fake_labels.argmax(dim=1))
         seeking = (mode_seeking(fake, z, self.diversity_cap) if cfg.diversity
                    else torch.zeros((), device=loss_g.device))
-        acc.backward(loss_g - cfg.diversity * seeking)
+        pair_g = self.pairs.g_loss(pair_fakes, pair[1]) if pair else zero
+        acc.backward(loss_g + pair_g - cfg.diversity * seeking)
         self.opt_g.step()
         self.d_local.requires_grad_(True)
         update_ema(self.ema, self.g, ema_decay(step, cfg.ema_decay, cfg.ema_warmup))
@@ -224,7 +231,8 @@ class GANTrainer:
         values = torch.stack([loss_real + loss_fake, loss_g, torch.sigmoid(d_real).mean(),
                               torch.sigmoid(d_fake).mean(), seeking.float(),
                               d_real.detach().sign().mean(), penalty.detach(),
-                              torch.tensor(p, device=d_real.device)]).detach()
+                              torch.tensor(p, device=d_real.device), pair_d,
+                              pair_g.detach()]).detach()
         losses = values[:2]
         self._bad |= (~torch.isfinite(losses) | (losses > self.cfg.max_loss)).any()
         self._sums += values
@@ -322,12 +330,16 @@ class GANTrainer:
         """Return the resumable state as (tensors, JSON data)."""
         tensors = {**ckpt.module_tensors("G", self.g), **ckpt.module_tensors("D", self.d),
                    **ckpt.module_tensors("EMA", self.ema)}
+        optimizers = [("optG", self.opt_g), ("optD", self.opt_d)]
+        if self.pairs is not None:
+            tensors.update(ckpt.module_tensors("P", self.pairs.d))
+            optimizers.append(("optP", self.pairs.opt))
         meta: dict[str, Any] = {"epoch": self.epoch, "images_seen": self.images_seen,
                                 "wall_time_s": self.wall_time, "contemo_version": __version__,
                                 "num_processes": self.acc.num_processes,
                                 "sampler": {"kind": "epoch-permutation-by-step",
                                             "step": self.step}}
-        for name, opt in (("optG", self.opt_g), ("optD", self.opt_d)):
+        for name, opt in optimizers:
             t, m = ckpt.flatten_optimizer(name, opt.state_dict())
             tensors.update(t)
             meta[name] = m
@@ -375,9 +387,14 @@ class GANTrainer:
         """Restore the state of a checkpoint (before accelerate wraps the modules)."""
         tensors, meta = ckpt.load(sidecar)
         self._resume_meta = meta
-        for prefix, module in (("G", self.g), ("D", self.d), ("EMA", self.ema)):
+        modules = [("G", self.g), ("D", self.d), ("EMA", self.ema)]
+        optimizers = [("optG", opt_g), ("optD", opt_d)]
+        if self.pairs is not None:
+            modules.append(("P", self.pairs.d))
+            optimizers.append(("optP", self.pairs.opt))
+        for prefix, module in modules:
             ckpt.load_module(prefix, module, tensors, sidecar)
-        for name, opt in (("optG", opt_g), ("optD", opt_d)):
+        for name, opt in optimizers:
             try:
                 opt.load_state_dict(ckpt.unflatten_optimizer(name, tensors, meta[name],
                                                              opt.state_dict()))
@@ -488,6 +505,7 @@ class GANTrainer:
             "contemo_version": __version__, "ema_decay": self.cfg.ema_decay,
             "bn_recomputed_batches": self.cfg.bn_batches, "diversity_cap": self.diversity_cap,
             "augment_p": self.ada.p,
+            "identity_pairs": self.pairs.count if self.pairs else 0,
         }
         out = save_pretrained(g, self.run_dir / "generator", training=training,
                               trained_emotions=list(self.data.trained_emotions),

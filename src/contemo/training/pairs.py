@@ -1,0 +1,131 @@
+"""Identity pairs: one person under two emotions, judged side by side by a second D.
+
+Why: a cGAN trained on one-hot labels is never told that G(z, neutral) and G(z, happy)
+should be the same person. Its D sees one face at a time, so any face that looks happy
+passes as happy, and identity drifts along the interpolation path (London: only 69% of
+seeds kept their dlib identity from w=0 to w=1). Studio sets photograph every person
+under several emotions (London: neutral and smiling; FACES: six), so the data itself
+shows what an emotion change looks like: the same face, only the expression moved.
+
+The pair D sees two faces stacked on the channels, (N, 6, R, R), with both labels, and
+learns real pairs (two photos of one person) against G's pairs (one z, two labels). G
+must pass it, so for a fixed z the two faces must look like one person *and* differ by
+a real expression change. The term is `pairs=W` (off by default; the paper has none),
+with `pair_batch` pairs per step. G renders its pairs in the same forward pass as the
+main batch, so its BatchNorm statistics see both emotions of a pair together.
+Augmentation (DiffAugment) is not applied to pairs: an op drawn per face would make
+the two halves of a real pair differ by more than their expression.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from accelerate import Accelerator
+
+from contemo.errors import ContemoError
+from contemo.models import Discriminator
+from contemo.training.batches import mixed_seed, real_batch
+from contemo.training.losses import d_loss, g_loss
+
+
+def person_pairs(persons: torch.Tensor | None, labels: torch.Tensor) -> torch.Tensor:
+    """Return (P, 2) indices of image pairs of one person with two different emotions.
+
+    Each pair is ordered by emotion (the paper's order), so a pair's first face is the
+    one nearer Neutral; an empty (0, 2) tensor where the data names no person twice.
+    """
+    if persons is None:
+        return torch.zeros(0, 2, dtype=torch.long)
+    cls = labels.argmax(dim=1)
+    same = (persons[:, None] == persons[None, :]) & (persons[:, None] >= 0)
+    ordered = cls[:, None] < cls[None, :]
+    return (same & ordered).nonzero()
+
+
+class PairSampler:
+    """Return per-step batches of real pairs and the noise of G's pairs, by (seed, rank, step)."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, pairs: torch.Tensor,
+                 batch_size: int, z_dim: int, seed: int, rank: int, flip: bool,
+                 device: torch.device, channels_last: bool) -> None:
+        self.images, self.labels, self.pairs = images, labels.to(torch.float32), pairs
+        self.batch_size, self.z_dim, self.seed, self.rank = batch_size, z_dim, seed, rank
+        self.flip, self.device, self.channels_last = flip, device, channels_last
+
+    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Return (real pairs (P, 6, R, R), their labels (P, 12), noise (P, z_dim))."""
+        gen = torch.Generator().manual_seed(mixed_seed(self.seed, 4, self.rank, step))
+        pick = self.pairs[torch.randint(len(self.pairs), (self.batch_size,), generator=gen)]
+        z = torch.randn(self.batch_size, self.z_dim, generator=gen)
+        flips = torch.rand(self.batch_size, generator=gen) < 0.5 if self.flip else None
+        halves = [real_batch(self.images, self.labels, pick[:, k], flips, self.device,
+                             self.channels_last) for k in (0, 1)]
+        real = torch.cat([halves[0][0], halves[1][0]], dim=1)
+        labels = torch.cat([halves[0][1], halves[1][1]], dim=1)
+        return real, labels, z.to(self.device)
+
+
+def stack_pairs(fakes: torch.Tensor) -> torch.Tensor:
+    """Return G's pair images (2P, 3, R, R: all firsts, then all seconds) as (P, 6, R, R)."""
+    half = fakes.shape[0] // 2
+    return torch.cat([fakes[:half], fakes[half:]], dim=1)
+
+
+class PairTerm:
+    """The identity-pair discriminator of a run: its module, optimiser and batches."""
+
+    def __init__(self, config: Any, accelerator: Accelerator, images: torch.Tensor,
+                 labels: torch.Tensor, persons: torch.Tensor | None, fused: bool | None,
+                 channels_last: bool) -> None:
+        pairs = person_pairs(persons, labels)
+        if len(pairs) == 0:
+            raise ContemoError(
+                f"pairs={config.pairs:g} needs photos of one person under two emotions; "
+                f"{config.data} names no such pair (layouts with person ids: faces, london)")
+        self.weight = config.pairs
+        self.loss = config.loss
+        self.count = len(pairs)
+        layout = torch.channels_last if channels_last else torch.contiguous_format
+        self.d = Discriminator(config.model, images=2).to(accelerator.device,
+                                                           memory_format=layout)
+        opt = torch.optim.Adam(self.d.parameters(), config.lr, betas=config.betas, fused=fused)
+        self.opt = opt
+        self.sampler = PairSampler(images, labels, pairs, config.pair_batch,
+                                   config.model.z_dim, config.seed,
+                                   accelerator.process_index, config.flip,
+                                   accelerator.device, channels_last)
+        self.acc = accelerator
+        self.d_train: torch.nn.Module = self.d
+
+    def prepare(self) -> None:
+        """Wrap the pair D and its optimiser for the accelerator (after any resume)."""
+        self.d_train, self.opt = self.acc.prepare(self.d, self.opt)
+
+    def generator_input(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
+                                                   torch.Tensor]:
+        """Return (real pairs, pair labels, noise, labels) for G's 2P pair images this step."""
+        real, labels, z = self.sampler.batch(step)
+        half = labels.shape[1] // 2
+        return real, labels, z.repeat(2, 1), torch.cat([labels[:, :half], labels[:, half:]])
+
+    def d_step(self, real: torch.Tensor, labels: torch.Tensor, fakes: torch.Tensor
+               ) -> torch.Tensor:
+        """Return the pair D's loss after one step on real pairs against G's (detached) pairs."""
+        self.opt.zero_grad(set_to_none=True)
+        with self.acc.autocast():
+            on_real = self.d_train(real, labels).float()
+            on_fake = self.d_train(stack_pairs(fakes.detach()), labels).float()
+        loss = d_loss(on_real, True, self.loss) + d_loss(on_fake, False, self.loss)
+        self.acc.backward(loss)
+        self.opt.step()
+        return loss.detach()
+
+    def g_loss(self, fakes: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Return G's weighted pair loss: its pairs must pass as one real person's two photos."""
+        self.d.requires_grad_(False)
+        with self.acc.autocast():
+            logits = self.d(stack_pairs(fakes), labels).float()
+        self.d.requires_grad_(True)
+        return self.weight * g_loss(logits, self.loss)

@@ -1,0 +1,81 @@
+"""The identity-pair term: which photos pair up, the pair D's shape, and resumable training."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from data_fixtures import make_folder, make_london
+
+from contemo.cli import main
+from contemo.models import Discriminator
+from contemo.models.config import MODEL_PRESETS
+from contemo.training.data import person_ids
+from contemo.training.pairs import person_pairs, stack_pairs
+
+FP32 = ["--set", "mixed_precision=no"]
+
+
+def train(data: Path, out: Path, *extra: str) -> int:
+    return main(["train", "--preset", "tiny", "--data", str(data), "--out", str(out), *FP32,
+                 *extra])
+
+
+def test_person_pairs_join_one_person_across_emotions_only():
+    persons = torch.tensor([0, 0, 1, 1, -1, -1, 2])
+    labels = torch.eye(6)[[0, 5, 5, 0, 0, 5, 1]]
+    pairs = person_pairs(persons, labels).tolist()
+    # person 0: (neutral 0, happy 1); person 1: (neutral 3, happy 2); unknown people never pair,
+    # and a person with one photo has no pair
+    assert sorted(pairs) == [[0, 1], [3, 2]]
+    assert person_pairs(None, labels).shape == (0, 2)
+
+
+def test_person_ids_number_people_in_order_of_first_appearance():
+    class Record:
+        def __init__(self, person):
+            self.meta = {"person": person} if person is not None else {}
+
+    ids = person_ids([Record("066"), Record("012"), Record(None), Record("066")])
+    assert ids.tolist() == [0, 1, -1, 0]
+
+
+def test_pair_discriminator_reads_two_stacked_faces_under_both_labels():
+    d = Discriminator(MODEL_PRESETS["tiny"], images=2)
+    size = MODEL_PRESETS["tiny"].resolution
+    fakes = torch.randn(8, 3, size, size)  # 4 first faces, then their 4 second faces
+    pairs = stack_pairs(fakes)
+    assert pairs.shape == (4, 6, size, size)
+    assert torch.equal(pairs[1, 3:], fakes[5])
+    assert d(pairs, torch.rand(4, 12)).shape == (4,)
+    assert d.classifier is None
+
+
+def test_pairs_train_log_and_resume_exactly(tmp_path):
+    data = make_london(tmp_path / "london", people=4)
+    extra = ["--layout", "london", "--set", "pairs=1", "--set", "pair_batch=3",
+             "--set", "flip=true"]
+    assert train(data, tmp_path / "a", "--steps", "4", *extra) == 0
+    (run,) = [p for p in (tmp_path / "a").iterdir() if p.is_dir()]
+    stats = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
+    assert all(s["pair_d"] > 0 and s["pair_g"] > 0 for s in stats)
+    meta = json.loads((run / "generator" / "config.json").read_text())
+    assert meta["training"]["identity_pairs"] == 4  # one (neutral, smiling) pair per person
+    assert train(data, tmp_path / "b", "--steps", "2", *extra) == 0
+    (run_b,) = [p for p in (tmp_path / "b").iterdir() if p.is_dir()]
+    assert main(["train", "--resume", str(run_b), "--steps", "4"]) == 0
+    from safetensors.torch import load_file
+    a = load_file(str(run / "generator" / "generator.safetensors"))
+    b = load_file(str(run_b / "generator" / "generator.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_pairs_on_data_without_people_is_one_line(tmp_path, capsys):
+    folder = make_folder(tmp_path / "folder")  # the folder layout names nobody
+    code = train(folder, tmp_path / "out", "--layout", "folder", "--steps", "1",
+                 "--set", "pairs=1", "--set", "min_images=1", "--batch-size", "4")
+    assert code != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("contemo: error: pairs=1 needs photos of one person")

@@ -79,3 +79,31 @@ def test_pairs_on_data_without_people_is_one_line(tmp_path, capsys):
     assert code != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("contemo: error: pairs=1 needs photos of one person")
+
+
+def test_mix_labels_blends_a_share_towards_another_trained_emotion():
+    from contemo.training.mixing import mix_labels
+
+    labels = torch.eye(6)[[0, 5] * 8]  # neutral, happy, ...
+    out = mix_labels(labels, 0.5, [0, 5], torch.Generator().manual_seed(0))
+    assert torch.equal(out[8:], labels[8:])  # only the first half is blended
+    assert torch.allclose(out.sum(dim=1), torch.ones(16))
+    mixed = out[:8]
+    assert ((mixed[:, 0] > 0) & (mixed[:, 5] > 0)).sum() >= 7  # between neutral and happy
+    assert mixed[:, 1:5].abs().sum() == 0  # never towards an untrained emotion
+    own = labels[:8].argmax(dim=1)
+    assert torch.all(mixed[torch.arange(8), own] >= 0)
+
+
+def test_mixed_training_resumes_exactly(tmp_path):
+    data = make_london(tmp_path / "london", people=4)
+    extra = ["--layout", "london", "--set", "mix=0.5", "--set", "diversity=5"]
+    assert train(data, tmp_path / "a", "--steps", "4", *extra) == 0
+    assert train(data, tmp_path / "b", "--steps", "2", *extra) == 0
+    (run,) = [p for p in (tmp_path / "a").iterdir() if p.is_dir()]
+    (run_b,) = [p for p in (tmp_path / "b").iterdir() if p.is_dir()]
+    assert main(["train", "--resume", str(run_b), "--steps", "4"]) == 0
+    from safetensors.torch import load_file
+    a = load_file(str(run / "generator" / "generator.safetensors"))
+    b = load_file(str(run_b / "generator" / "generator.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)

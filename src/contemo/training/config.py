@@ -66,6 +66,9 @@ class TrainConfig:
     # against G's two faces of one z; its G loss weight (0 = off, the paper has none).
     pairs: float = 0.0
     pair_batch: int = 16  # pairs per step (G renders twice as many extra faces)
+    # Label mixing (training/mixing.py): this share of G's faces per step is asked for a
+    # blend of two emotions, so the middle of a path is trained too; 0 = off (the paper).
+    mix: float = 0.0
     # Class-balanced sampling: each emotion drawn equally often. auto = on when the largest
     # class has more than 3x the images of the smallest (AffectNet: 7,215 happy vs 436 disgust).
     balance: bool | str = AUTO
@@ -113,6 +116,7 @@ class TrainConfig:
         need(self.r1_every >= 1, "r1_every", "expected a positive integer")
         need(self.classify >= 0 and math.isfinite(self.classify), "classify", "expected >= 0")
         need(self.pairs >= 0 and math.isfinite(self.pairs), "pairs", "expected >= 0")
+        need(0 <= self.mix <= 1, "mix", "expected a share in [0, 1]")
         need(not self.classify or self.model.d_classifier, "classify",
              "needs model.d_classifier=true")
         parse_ops(self.augment)

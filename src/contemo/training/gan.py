@@ -44,6 +44,7 @@ from contemo.training.data import TrainData
 from contemo.training.ema import ema_decay, sampling_copy, update_ema
 from contemo.training.grids import save_grid
 from contemo.training.losses import d_loss, g_loss
+from contemo.training.mixing import mix_labels
 from contemo.training.pairs import PairTerm
 from contemo.training.rng import get_rng_state, set_rng_state
 from contemo.training.runs import CHECKPOINTS, RunLog, truncate_stats
@@ -136,6 +137,7 @@ class GANTrainer:
         self.last_checkpoint: Path | None = None
         self._saved_step = -1
         images = data.images.to(device) if self.fast.data_on_device else data.images
+        self.trained_ids = [EMOTIONS.index(e) for e in data.trained_emotions]
         self.pairs = PairTerm(config, accelerator, images, data.labels, data.persons, fused,
                               self.fast.channels_last) if config.pairs else None
         if resume is not None:
@@ -164,7 +166,15 @@ class GANTrainer:
         """Run one D step and one G step on this rank's batch, then update the EMA."""
         acc, step, cfg = self.acc, self.step, self.cfg
         real, labels, z = self.sampler.batch(step)
-        fake_labels = paired_labels(labels) if cfg.diversity else labels
+        fake_labels = labels
+        if cfg.mix:  # a share of G's faces asked for a blend (mixing.py), by (seed, rank, step)
+            mix_rng = torch.Generator().manual_seed(mixed_seed(cfg.seed, 5,
+                                                               self.acc.process_index, step))
+            rows = labels.shape[0] // 2 if cfg.diversity else labels.shape[0]  # paired below
+            fake_labels = torch.cat([mix_labels(labels[:rows], cfg.mix, self.trained_ids,
+                                                mix_rng), labels[rows:]])
+        if cfg.diversity:
+            fake_labels = paired_labels(fake_labels)
         # One augmentation stream per (seed, rank, step): a resumed run draws the same ones.
         aug_rng = torch.Generator().manual_seed(mixed_seed(cfg.seed, 3, self.acc.process_index,
                                                            step))

@@ -12,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-from contemo.training.config import get_preset, load_file
+from contemo.training.config import TrainConfig, get_preset, load_file
 
 FIGURES = [  # (key in targets, column, format)
     ("faces_found", "faces", "{:.3f}"),
@@ -29,8 +29,13 @@ def changes(run: Path) -> str:
     """Return the fields of the run's config that differ from its preset, as key=value."""
     config = load_file(run / "config.json")
     base = get_preset(config.preset).to_dict()
+    # A field the run's config.json lacks did not exist yet: it ran with the field's
+    # off value (the TrainConfig default), not with today's preset value.
+    written = json.loads((run / "config.json").read_text())
+    off = TrainConfig().to_dict()
     out = []
     for key, value in config.to_dict().items():
+        value = value if key in written else off[key]
         if key in ("data", "out", "layout", "steps", "preset"):
             continue
         if key == "model":

@@ -167,7 +167,7 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
     "synth64": TrainConfig(
         preset="synth64", model=MODEL_PRESETS["synth64"], layout="faces", batch_size=64,
         lr=2e-4, steps=1500, grid_every=250, checkpoint_every=250, log_every=20,
-        diversity=40.0,
+        diversity=40.0, pairs=1.0,
     ),
     # Real studio photos (the London set, FACES) on a 2-core CPU in under 30 minutes: one
     # fixed face crop for the set, flips, the mode-seeking cap measured from the data, and

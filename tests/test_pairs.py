@@ -12,8 +12,8 @@ from data_fixtures import make_folder, make_london
 from contemo.cli import main
 from contemo.models import Discriminator
 from contemo.models.config import MODEL_PRESETS
-from contemo.training.data import person_ids
-from contemo.training.pairs import person_pairs, stack_pairs
+from contemo.training.data import person_ids, person_pairs
+from contemo.training.pairs import stack_pairs
 
 FP32 = ["--set", "mixed_precision=no"]
 
@@ -79,6 +79,7 @@ def test_pairs_on_data_without_people_is_one_line(tmp_path, capsys):
     assert code != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("contemo: error: pairs=1 needs photos of one person")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
 def test_mix_labels_blends_a_share_towards_another_trained_emotion():

@@ -32,7 +32,8 @@ class TrainData:
     preprocess: dict[str, Any] | None = None  # how faces were framed (written into the release)
     warnings: list[str] = field(default_factory=list)  # said once at the start of a run
     balanced: bool = False  # draw each emotion equally often (see BALANCE_RATIO)
-    persons: torch.Tensor | None = None  # (N,) int person id per image, -1 unknown (pairs.py)
+    # (P, 2) indices of photos of one person under two emotions (person_pairs; pairs.py)
+    pairs: torch.Tensor = field(default_factory=lambda: torch.zeros(0, 2, dtype=torch.long))
 
 
 def load_train_data(config: Any) -> TrainData:
@@ -84,10 +85,14 @@ def load_train_data(config: Any) -> TrainData:
                    "per_emotion": counts, "trained_emotions": list(trained),
                    "balanced_sampling": balanced, "crop": dataset.crop.to_dict()}
     preprocess = {"crop": dataset.crop.to_dict(), "size": config.model.resolution}
+    pairs = person_pairs(person_ids([r for r, k in zip(dataset.records, keep.tolist(),
+                                                       strict=True) if k]), labels)
+    if config.pairs and len(pairs) == 0:
+        raise ContemoError(
+            f"pairs={config.pairs:g} needs photos of one person under two emotions; "
+            f"{config.data} names no such pair (layouts with person ids: faces, london)")
     return TrainData(dataset.images_uint8[keep].contiguous(), labels.contiguous(), description,
-                     trained, preprocess, warnings, balanced,
-                     person_ids([r for r, k in zip(dataset.records, keep.tolist(), strict=True)
-                                 if k]))
+                     trained, preprocess, warnings, balanced, pairs)
 
 
 def person_ids(records: list[Any]) -> torch.Tensor:
@@ -100,3 +105,17 @@ def person_ids(records: list[Any]) -> torch.Tensor:
     out = [ids.setdefault(str(r.meta["person"]), len(ids)) if r.meta.get("person") else -1
            for r in records]
     return torch.tensor(out, dtype=torch.long)
+
+
+def person_pairs(persons: torch.Tensor | None, labels: torch.Tensor) -> torch.Tensor:
+    """Return (P, 2) indices of image pairs of one person with two different emotions.
+
+    Each pair is ordered by emotion (the paper's order), so a pair's first face is the
+    one nearer Neutral; an empty (0, 2) tensor where the data names no person twice.
+    """
+    if persons is None:
+        return torch.zeros(0, 2, dtype=torch.long)
+    cls = labels.argmax(dim=1)
+    same = (persons[:, None] == persons[None, :]) & (persons[:, None] >= 0)
+    ordered = cls[:, None] < cls[None, :]
+    return (same & ordered).nonzero()

@@ -138,7 +138,7 @@ class GANTrainer:
         self._saved_step = -1
         images = data.images.to(device) if self.fast.data_on_device else data.images
         self.trained_ids = [EMOTIONS.index(e) for e in data.trained_emotions]
-        self.pairs = PairTerm(config, accelerator, images, data.labels, data.persons, fused,
+        self.pairs = PairTerm(config, accelerator, images, data.labels, data.pairs, fused,
                               self.fast.channels_last) if config.pairs else None
         if resume is not None:
             self._load(resume, opt_g, opt_d)
@@ -336,14 +336,28 @@ class GANTrainer:
         return save_grid(self.run_dir / name, images, rows, names,
                          [f"seed {r}" for r in range(rows)])
 
+    def _checkpointed(self, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer
+                      ) -> tuple[list[tuple[str, torch.nn.Module]],
+                                 list[tuple[str, torch.optim.Optimizer]]]:
+        """Return the (prefix, module) and (name, optimiser) parts a checkpoint holds.
+
+        One list for saving and loading, so the two cannot disagree (the pair D's parts
+        are there only when `pairs` is on).
+        """
+        modules: list[tuple[str, torch.nn.Module]] = [("G", self.g), ("D", self.d),
+                                                      ("EMA", self.ema)]
+        optimizers = [("optG", opt_g), ("optD", opt_d)]
+        if self.pairs is not None:
+            modules.append(("P", self.pairs.d))
+            optimizers.append(("optP", self.pairs.opt))
+        return modules, optimizers
+
     def _state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """Return the resumable state as (tensors, JSON data)."""
-        tensors = {**ckpt.module_tensors("G", self.g), **ckpt.module_tensors("D", self.d),
-                   **ckpt.module_tensors("EMA", self.ema)}
-        optimizers = [("optG", self.opt_g), ("optD", self.opt_d)]
-        if self.pairs is not None:
-            tensors.update(ckpt.module_tensors("P", self.pairs.d))
-            optimizers.append(("optP", self.pairs.opt))
+        modules, optimizers = self._checkpointed(self.opt_g, self.opt_d)
+        tensors: dict[str, torch.Tensor] = {}
+        for prefix, module in modules:
+            tensors.update(ckpt.module_tensors(prefix, module))
         meta: dict[str, Any] = {"epoch": self.epoch, "images_seen": self.images_seen,
                                 "wall_time_s": self.wall_time, "contemo_version": __version__,
                                 "num_processes": self.acc.num_processes,
@@ -397,11 +411,7 @@ class GANTrainer:
         """Restore the state of a checkpoint (before accelerate wraps the modules)."""
         tensors, meta = ckpt.load(sidecar)
         self._resume_meta = meta
-        modules = [("G", self.g), ("D", self.d), ("EMA", self.ema)]
-        optimizers = [("optG", opt_g), ("optD", opt_d)]
-        if self.pairs is not None:
-            modules.append(("P", self.pairs.d))
-            optimizers.append(("optP", self.pairs.opt))
+        modules, optimizers = self._checkpointed(opt_g, opt_d)
         for prefix, module in modules:
             ckpt.load_module(prefix, module, tensors, sidecar)
         for name, opt in optimizers:

@@ -24,24 +24,9 @@ from typing import Any
 import torch
 from accelerate import Accelerator
 
-from contemo.errors import ContemoError
 from contemo.models import Discriminator
 from contemo.training.batches import mixed_seed, real_batch
 from contemo.training.losses import d_loss, g_loss
-
-
-def person_pairs(persons: torch.Tensor | None, labels: torch.Tensor) -> torch.Tensor:
-    """Return (P, 2) indices of image pairs of one person with two different emotions.
-
-    Each pair is ordered by emotion (the paper's order), so a pair's first face is the
-    one nearer Neutral; an empty (0, 2) tensor where the data names no person twice.
-    """
-    if persons is None:
-        return torch.zeros(0, 2, dtype=torch.long)
-    cls = labels.argmax(dim=1)
-    same = (persons[:, None] == persons[None, :]) & (persons[:, None] >= 0)
-    ordered = cls[:, None] < cls[None, :]
-    return (same & ordered).nonzero()
 
 
 class PairSampler:
@@ -77,13 +62,9 @@ class PairTerm:
     """The identity-pair discriminator of a run: its module, optimiser and batches."""
 
     def __init__(self, config: Any, accelerator: Accelerator, images: torch.Tensor,
-                 labels: torch.Tensor, persons: torch.Tensor | None, fused: bool | None,
+                 labels: torch.Tensor, pairs: torch.Tensor, fused: bool | None,
                  channels_last: bool) -> None:
-        pairs = person_pairs(persons, labels)
-        if len(pairs) == 0:
-            raise ContemoError(
-                f"pairs={config.pairs:g} needs photos of one person under two emotions; "
-                f"{config.data} names no such pair (layouts with person ids: faces, london)")
+        # load_train_data refused a run with pairs on and none to draw (one line, no folder)
         self.weight = config.pairs
         self.loss = config.loss
         self.count = len(pairs)

@@ -18,6 +18,7 @@ RESOLUTIONS = (32, 64, 128, 256)  # 4x4 start doubled 3..6 times; DCGAN's shape 
 INT_FIELDS = ("resolution", "z_dim", "num_labels", "label_dim", "g_width", "d_width",
               "max_width_mult")
 D_NORMS = ("batch", "spectral")
+G_NORMS = ("batch", "conditional")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,10 @@ class ModelConfig:
     # An auxiliary emotion classifier on D's pooled features (AC-GAN, Odena et al. 2017): D
     # learns the emotion of real faces, G is rewarded when its faces are read as their label.
     d_classifier: bool = False
+    # G's normalisation: batch (DCGAN: the label enters once, beside z) | conditional
+    # (de Vries et al. 2017, as in SNGAN/BigGAN's cGANs: every BatchNorm's gain and bias
+    # are linear in v, so the label shapes every scale and z is left to carry the person).
+    g_norm: str = "batch"
 
     def __post_init__(self) -> None:
         if self.resolution not in RESOLUTIONS:
@@ -52,6 +57,9 @@ class ModelConfig:
         if self.d_norm not in D_NORMS:
             raise ContemoError(f"model config d_norm {self.d_norm!r}: expected one of "
                                f"{', '.join(D_NORMS)}")
+        if self.g_norm not in G_NORMS:
+            raise ContemoError(f"model config g_norm {self.g_norm!r}: expected one of "
+                               f"{', '.join(G_NORMS)}")
 
     @property
     def num_blocks(self) -> int:

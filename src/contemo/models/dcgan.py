@@ -39,15 +39,21 @@ class Generator(nn.Module):
         # Channels at 4x4, 8x8, ...: halve each block, ending at g_width before RGB.
         mults = [2 ** (c.num_blocks - 1 - i) for i in range(c.num_blocks)]
         chans = [_width(c.g_width, m, c.max_width_mult) for m in mults]
+        self.conditional = c.g_norm == "conditional"
+
+        def norm(channels: int) -> nn.Module:
+            return (ConditionalBatchNorm(channels, c.num_labels) if self.conditional
+                    else nn.BatchNorm2d(channels))
+
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(c.z_dim + c.label_dim, chans[0], 4, 1, 0, bias=False),
-            nn.BatchNorm2d(chans[0]),
+            norm(chans[0]),
             nn.ReLU(True),
         ]
         for cin, cout in itertools.pairwise(chans):
             layers += [
                 nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(cout),
+                norm(cout),
                 nn.ReLU(True),
             ]
         layers += [nn.ConvTranspose2d(chans[-1], 3, 4, 2, 1, bias=False), nn.Tanh()]
@@ -58,8 +64,41 @@ class Generator(nn.Module):
         nn.init.normal_(self.label_embed.weight, 0.0, 1.0)
 
     def forward(self, z: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        h = torch.cat([z, self.label_embed(v.to(z.dtype))], dim=1)
-        return self.net(h[:, :, None, None])
+        v = v.to(z.dtype)
+        h = torch.cat([z, self.label_embed(v)], dim=1)[:, :, None, None]
+        if not self.conditional:
+            return self.net(h)
+        for layer in self.net:
+            h = layer(h, v) if isinstance(layer, ConditionalBatchNorm) else layer(h)
+        return h
+
+
+class ConditionalBatchNorm(nn.Module):
+    """BatchNorm whose gain and bias are linear in the label v (model.g_norm=conditional).
+
+    With one-hot v each emotion has its own gain and bias per channel; a blend gets the
+    blend of theirs at every layer, so an interpolated label moves every scale of the
+    face together instead of passing once through the first layer's ReLUs. Initialised
+    as DCGAN initialises BatchNorm: gain N(1, 0.02), bias 0, for every emotion.
+    """
+
+    def __init__(self, channels: int, num_labels: int) -> None:
+        super().__init__()
+        self.norm = nn.BatchNorm2d(channels, affine=False)
+        self.gain = nn.Linear(num_labels, channels)
+        self.bias = nn.Linear(num_labels, channels)
+
+    def reset_parameters(self) -> None:
+        """Set gain N(1, 0.02) and bias 0 for every label (called by init_dcgan)."""
+        nn.init.normal_(self.gain.weight, 0.0, 0.02)
+        nn.init.ones_(self.gain.bias)
+        nn.init.zeros_(self.bias.weight)
+        nn.init.zeros_(self.bias.bias)
+
+    def forward(self, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        h = self.norm(x)
+        return h * self.gain(v)[:, :, None, None].to(h.dtype) + self.bias(v)[:, :, None, None
+                                                                             ].to(h.dtype)
 
 
 class Discriminator(nn.Module):
@@ -136,6 +175,9 @@ def init_dcgan(module: nn.Module) -> None:
             nn.init.normal_(m.weight, 0.0, 0.02)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
+        elif isinstance(m, nn.BatchNorm2d) and m.affine:
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)
+    for m in module.modules():  # after the Linear pass above, which would zero its gain
+        if isinstance(m, ConditionalBatchNorm):
+            m.reset_parameters()

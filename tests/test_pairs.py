@@ -108,3 +108,22 @@ def test_mixed_training_resumes_exactly(tmp_path):
     a = load_file(str(run / "generator" / "generator.safetensors"))
     b = load_file(str(run_b / "generator" / "generator.safetensors"))
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_pair_d_can_keep_batchnorm_beside_a_spectral_main_d(tmp_path, capsys):
+    data = make_london(tmp_path / "london", people=4)
+    extra = ["--layout", "london", "--set", "pairs=1", "--set", "pair_batch=3",
+             "--set", "model.d_norm=spectral", "--set", "loss=hinge"]
+    assert train(data, tmp_path / "a", "--steps", "2", *extra, "--set", "pair_d_norm=batch") == 0
+    (run,) = [p for p in (tmp_path / "a").iterdir() if p.is_dir()]
+    from safetensors import safe_open
+    (ckpt,) = (run / "checkpoints").glob("*.safetensors")
+    with safe_open(str(ckpt), "pt") as f:
+        keys = list(f.keys())
+    assert any(k.startswith("P.") and k.endswith("running_mean") for k in keys)
+    assert any(k.startswith("D.") and "parametrizations" in k for k in keys)
+    assert not any(k.startswith("D.") and k.endswith("running_mean") for k in keys)
+    capsys.readouterr()  # the first run's progress bars
+    assert train(data, tmp_path / "b", "--steps", "2", *extra, "--set", "pair_d_norm=layer") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pair_d_norm" in err[0] and "got 'layer'" in err[0]

@@ -19,7 +19,7 @@ from contemo.data.facecrop import CROP_MODES
 from contemo.errors import ContemoError
 from contemo.fileio import read_json
 from contemo.hardware import ALIASES, PRECISION_CHOICES
-from contemo.models.config import MODEL_PRESETS, ModelConfig
+from contemo.models.config import D_NORMS, MODEL_PRESETS, ModelConfig
 from contemo.training.augment import parse_ops
 
 LOSSES = ("bce", "hinge")
@@ -66,6 +66,10 @@ class TrainConfig:
     # against G's two faces of one z; its G loss weight (0 = off, the paper has none).
     pairs: float = 0.0
     pair_batch: int = 16  # pairs per step (G renders twice as many extra faces)
+    # The pair D's normalisation: "" = the main D's (model.d_norm), or batch | spectral.
+    # A spectral-norm D resists overfitting, but as the pair D it is too smooth to hold
+    # G to one person (docs/training.md, the recipe table).
+    pair_d_norm: str = ""
     # Label mixing (training/mixing.py): this share of G's faces per step is asked for a
     # blend of two emotions, so the middle of a path is trained too; 0 = off (the paper).
     mix: float = 0.0
@@ -116,6 +120,8 @@ class TrainConfig:
         need(self.r1_every >= 1, "r1_every", "expected a positive integer")
         need(self.classify >= 0 and math.isfinite(self.classify), "classify", "expected >= 0")
         need(self.pairs >= 0 and math.isfinite(self.pairs), "pairs", "expected >= 0")
+        need(self.pair_d_norm in ("", *D_NORMS), "pair_d_norm",
+             f"expected one of {', '.join(D_NORMS)} (empty: model.d_norm)")
         need(0 <= self.mix <= 1, "mix", "expected a share in [0, 1]")
         need(not self.classify or self.model.d_classifier, "classify",
              "needs model.d_classifier=true")

@@ -19,6 +19,7 @@ the two halves of a real pair differ by more than their expression.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -69,8 +70,8 @@ class PairTerm:
         self.loss = config.loss
         self.count = len(pairs)
         layout = torch.channels_last if channels_last else torch.contiguous_format
-        self.d = Discriminator(config.model, images=2).to(accelerator.device,
-                                                           memory_format=layout)
+        model = replace(config.model, d_norm=config.pair_d_norm or config.model.d_norm)
+        self.d = Discriminator(model, images=2).to(accelerator.device, memory_format=layout)
         opt = torch.optim.Adam(self.d.parameters(), config.lr, betas=config.betas, fused=fused)
         self.opt = opt
         self.sampler = PairSampler(images, labels, pairs, config.pair_batch,

@@ -41,7 +41,7 @@ def changes(run: Path) -> str:
         if key == "model":
             out += [f"model.{k}={v}" for k, v in value.items() if base["model"].get(k) != v]
         elif base.get(key) != value:
-            out.append(f"{key}={value}")
+            out.append(f"{key}={value}" if value != "" else f'{key}=""')
     return ", ".join(out) or "(the preset)"
 
 

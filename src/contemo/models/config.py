@@ -54,12 +54,10 @@ class ModelConfig:
         for name in INT_FIELDS:
             if int(getattr(self, name)) < 1:
                 raise ContemoError(f"model config {name} must be a positive integer")
-        if self.d_norm not in D_NORMS:
-            raise ContemoError(f"model config d_norm {self.d_norm!r}: expected one of "
-                               f"{', '.join(D_NORMS)}")
-        if self.g_norm not in G_NORMS:
-            raise ContemoError(f"model config g_norm {self.g_norm!r}: expected one of "
-                               f"{', '.join(G_NORMS)}")
+        for name, choices in (("d_norm", D_NORMS), ("g_norm", G_NORMS)):
+            if getattr(self, name) not in choices:
+                raise ContemoError(f"model config {name} {getattr(self, name)!r}: expected one "
+                                   f"of {', '.join(choices)}")
 
     @property
     def num_blocks(self) -> int:

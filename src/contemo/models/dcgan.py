@@ -97,8 +97,8 @@ class ConditionalBatchNorm(nn.Module):
 
     def forward(self, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         h = self.norm(x)
-        return h * self.gain(v)[:, :, None, None].to(h.dtype) + self.bias(v)[:, :, None, None
-                                                                             ].to(h.dtype)
+        gain, bias = (lin(v)[:, :, None, None].to(h.dtype) for lin in (self.gain, self.bias))
+        return h * gain + bias
 
 
 class Discriminator(nn.Module):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 import torch
 from data_fixtures import make_folder, make_london
 
@@ -99,15 +98,22 @@ def test_mix_labels_blends_a_share_towards_another_trained_emotion():
 def test_mixed_training_resumes_exactly(tmp_path):
     data = make_london(tmp_path / "london", people=4)
     extra = ["--layout", "london", "--set", "mix=0.5", "--set", "diversity=5"]
+    assert_resume_is_exact(data, tmp_path, extra)
+
+
+def assert_resume_is_exact(data: Path, tmp_path: Path, extra: list[str]) -> dict:
+    """Train 4 steps, and 2 steps resumed to 4; assert equal generators; return the first."""
+    from safetensors.torch import load_file
+
     assert train(data, tmp_path / "a", "--steps", "4", *extra) == 0
     assert train(data, tmp_path / "b", "--steps", "2", *extra) == 0
     (run,) = [p for p in (tmp_path / "a").iterdir() if p.is_dir()]
     (run_b,) = [p for p in (tmp_path / "b").iterdir() if p.is_dir()]
     assert main(["train", "--resume", str(run_b), "--steps", "4"]) == 0
-    from safetensors.torch import load_file
     a = load_file(str(run / "generator" / "generator.safetensors"))
     b = load_file(str(run_b / "generator" / "generator.safetensors"))
     assert all(torch.equal(a[k], b[k]) for k in a)
+    return a
 
 
 def test_pair_d_can_keep_batchnorm_beside_a_spectral_main_d(tmp_path, capsys):
@@ -127,3 +133,41 @@ def test_pair_d_can_keep_batchnorm_beside_a_spectral_main_d(tmp_path, capsys):
     assert train(data, tmp_path / "b", "--steps", "2", *extra, "--set", "pair_d_norm=layer") == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "pair_d_norm" in err[0] and "got 'layer'" in err[0]
+
+
+def test_mismatched_pairs_are_two_real_people_in_the_real_pairs_emotion_order():
+    from contemo.training.pairs import PairSampler
+
+    persons = torch.tensor([0, 0, 1, 1, 2, 2, 3, 3])
+    labels = torch.eye(6)[[0, 5] * 4]
+    images = torch.arange(8, dtype=torch.uint8)[:, None, None, None].expand(8, 3, 4, 4)
+    pairs = person_pairs(persons, labels)
+    sampler = PairSampler(images.contiguous(), labels, pairs, 32, 4, 0, 0, True,
+                          torch.device("cpu"), False, persons)
+    real, pair_labels = sampler.mismatched(7)
+    assert 0 < len(real) <= 32 and real.shape[1:] == (6, 4, 4)
+    first, second = (((real[:, k, 0, 0] + 1) * 127.5).round().long() for k in (0, 3))
+    assert torch.all(persons[first] != persons[second])  # never one person
+    assert torch.all(pair_labels[:, 0] == 1) and torch.all(pair_labels[:, 11] == 1)
+    again, _ = sampler.mismatched(7)
+    assert torch.equal(real, again)  # (seed, rank, step) decide the draw
+    before = sampler.batch(7)
+    assert all(torch.equal(a, b) for a, b in zip(before, sampler.batch(7), strict=True))
+
+
+def test_mismatch_trains_resumes_exactly_and_needs_the_pair_d(tmp_path, capsys):
+    data = make_london(tmp_path / "london", people=4)
+    extra = ["--layout", "london", "--set", "pairs=1", "--set", "pair_batch=3",
+             "--set", "pair_mismatch=1"]
+    a = assert_resume_is_exact(data, tmp_path, extra)
+    from safetensors.torch import load_file
+
+    assert train(data, tmp_path / "d", "--steps", "4", *extra[:-2]) == 0  # mismatch off
+    (run_d,) = [p for p in (tmp_path / "d").iterdir() if p.is_dir()]
+    d = load_file(str(run_d / "generator" / "generator.safetensors"))
+    assert not all(torch.equal(a[k], d[k]) for k in a)  # the term reached G through the pair D
+    capsys.readouterr()
+    assert train(data, tmp_path / "c", "--steps", "2", "--layout", "london",
+                 "--set", "pair_mismatch=1") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pair_mismatch" in err[0] and "pairs > 0" in err[0]

@@ -191,3 +191,25 @@ def test_conditional_generator_trains_resumes_exactly_and_loads(faces, tmp_path)
     pipe = EmotionPipeline.from_pretrained(run)
     faces_out = pipe.generate(neutral_to("happy", 3), seeds=[0, 1, 2])
     assert faces_out.shape[0] == 3 and torch.isfinite(faces_out.float()).all()
+
+
+def test_label_from_keeps_the_coarse_layers_label_free_so_z_alone_sets_the_layout():
+    from contemo.models import Generator
+    from contemo.models.dcgan import ConditionalBatchNorm
+    config = ModelConfig(resolution=32, z_dim=16, label_dim=8, g_width=8,
+                         g_norm="conditional", label_from=8)
+    g = Generator(config).eval()
+    assert g.label_embed is None and g.net[0].in_channels == 16  # z only at the input
+    kinds = [type(m).__name__ for m in g.net if "Norm" in type(m).__name__]
+    assert kinds == ["BatchNorm2d", "ConditionalBatchNorm", "ConditionalBatchNorm"]
+    coarse: list[torch.Tensor] = []
+    g.net[2].register_forward_hook(lambda _m, _i, out: coarse.append(out.clone()))
+    z = torch.randn(2, 16)
+    with torch.no_grad():  # the 4x4 features of one z are the same under every emotion
+        neutral, happy = (g(z, torch.eye(6)[[k, k]]) for k in (0, 5))
+    assert torch.equal(*coarse) and not torch.allclose(neutral, happy)
+    assert isinstance(g.net[4], ConditionalBatchNorm)
+    with pytest.raises(ContemoError, match="label_from 8 needs g_norm=conditional"):
+        ModelConfig(label_from=8)
+    with pytest.raises(ContemoError, match="label_from 6: expected 0 .* 4, 8, 16, 32"):
+        ModelConfig(g_norm="conditional", label_from=6)

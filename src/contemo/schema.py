@@ -13,6 +13,7 @@ exhausts memory or a run that never ends.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import types
 import typing
@@ -190,6 +191,20 @@ def _from_text(kind: Any, value: str) -> Any:
     return value
 
 
+def _known_hint(name: str, known: set[str]) -> str:
+    """Return ' (fields: ...)' for a short field list, else the fields a typo most likely meant.
+
+    A config has 60-odd fields: the whole list would make the one error line too long to
+    read, so a long list narrows to close spellings and fields with the same first letter.
+    """
+    everything = ", ".join(sorted(known))
+    if len(everything) <= 300:
+        return f" (fields: {everything})"
+    close = set(difflib.get_close_matches(name, known, n=3, cutoff=0.6))
+    close |= {k for k in known if k[:1] == name[:1]}
+    return f" (did you mean: {', '.join(sorted(close))}?)" if close else ""
+
+
 def fields(cls: type, data: dict[str, Any], where: str, *, extra: str = "forbid"
            ) -> dict[str, Any]:
     """Return the fields of `data` that `cls` declares, each checked for type and bounds.
@@ -202,8 +217,8 @@ def fields(cls: type, data: dict[str, Any], where: str, *, extra: str = "forbid"
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(map(str, set(data) - known))
     if unknown and extra == "forbid":
-        listed = f" (fields: {', '.join(sorted(known))})" if len(known) <= 60 else ""
-        raise ContemoError(f"{where}: unknown field {', '.join(map(repr, unknown))}{listed}")
+        raise ContemoError(f"{where}: unknown field {', '.join(map(repr, unknown))}"
+                           f"{_known_hint(unknown[0], known)}")
     values = {}
     for name, value in ((k, v) for k, v in data.items() if k in known):
         kind = hints[name]

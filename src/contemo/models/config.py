@@ -42,6 +42,11 @@ class ModelConfig:
     # (de Vries et al. 2017, as in SNGAN/BigGAN's cGANs: every BatchNorm's gain and bias
     # are linear in v, so the label shapes every scale and z is left to carry the person).
     g_norm: str = "batch"
+    # Where the label first reaches G. 0: beside z at the input, as in the paper (and, with
+    # conditional BatchNorm, at every block too). A resolution (4, 8, ...): only through the
+    # conditional BatchNorm of the blocks at that size and above, so the coarser layout
+    # (pose, face shape, hair) is z's alone and one z keeps its person across emotions.
+    label_from: int = 0
 
     def __post_init__(self) -> None:
         if self.resolution not in RESOLUTIONS:
@@ -58,6 +63,14 @@ class ModelConfig:
             if getattr(self, name) not in choices:
                 raise ContemoError(f"model config {name} {getattr(self, name)!r}: expected one "
                                    f"of {', '.join(choices)}")
+        if self.label_from:
+            sizes = [4 * 2**i for i in range(self.num_blocks)]
+            if self.label_from not in sizes:
+                raise ContemoError(f"model config label_from {self.label_from}: expected 0 (the "
+                                   f"input) or one of {', '.join(map(str, sizes))}")
+            if self.g_norm != "conditional":
+                raise ContemoError(f"model config label_from {self.label_from} needs "
+                                   "g_norm=conditional: it is the only other way in for the label")
 
     @property
     def num_blocks(self) -> int:
@@ -85,6 +98,7 @@ class ModelConfig:
 MODEL_BOUNDS = {
     "z_dim": (1, 4096), "num_labels": (1, 64), "label_dim": (1, 4096),
     "g_width": (1, 1024), "d_width": (1, 1024), "max_width_mult": (1, 32),
+    "label_from": (0, 1024),
 }
 schema.register_bounds(ModelConfig, MODEL_BOUNDS)
 

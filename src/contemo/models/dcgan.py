@@ -35,25 +35,28 @@ class Generator(nn.Module):
         super().__init__()
         self.config = config
         c = config
-        self.label_embed = nn.Linear(c.num_labels, c.label_dim)
         # Channels at 4x4, 8x8, ...: halve each block, ending at g_width before RGB.
         mults = [2 ** (c.num_blocks - 1 - i) for i in range(c.num_blocks)]
         chans = [_width(c.g_width, m, c.max_width_mult) for m in mults]
+        sizes = [4 * 2**i for i in range(c.num_blocks)]
         self.conditional = c.g_norm == "conditional"
+        # label_from=0: v beside z at the input (the paper); else v only in the CBN from there
+        self.label_embed = nn.Linear(c.num_labels, c.label_dim) if not c.label_from else None
 
-        def norm(channels: int) -> nn.Module:
-            return (ConditionalBatchNorm(channels, c.num_labels) if self.conditional
-                    else nn.BatchNorm2d(channels))
+        def norm(channels: int, size: int) -> nn.Module:
+            return (ConditionalBatchNorm(channels, c.num_labels)
+                    if self.conditional and size >= c.label_from else nn.BatchNorm2d(channels))
 
         layers: list[nn.Module] = [
-            nn.ConvTranspose2d(c.z_dim + c.label_dim, chans[0], 4, 1, 0, bias=False),
-            norm(chans[0]),
+            nn.ConvTranspose2d(c.z_dim + (0 if c.label_from else c.label_dim), chans[0], 4, 1,
+                               0, bias=False),
+            norm(chans[0], sizes[0]),
             nn.ReLU(True),
         ]
-        for cin, cout in itertools.pairwise(chans):
+        for cin, cout, size in zip(chans, chans[1:], sizes[1:], strict=False):
             layers += [
                 nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False),
-                norm(cout),
+                norm(cout, size),
                 nn.ReLU(True),
             ]
         layers += [nn.ConvTranspose2d(chans[-1], 3, 4, 2, 1, bias=False), nn.Tanh()]
@@ -61,11 +64,13 @@ class Generator(nn.Module):
         init_dcgan(self)
         # Unit-scale label embedding, like z: with DCGAN's 0.02 the label would start out
         # drowned by the noise and conditioning would be learnt late or not at all.
-        nn.init.normal_(self.label_embed.weight, 0.0, 1.0)
+        if self.label_embed is not None:
+            nn.init.normal_(self.label_embed.weight, 0.0, 1.0)
 
     def forward(self, z: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         v = v.to(z.dtype)
-        h = torch.cat([z, self.label_embed(v)], dim=1)[:, :, None, None]
+        h = (z if self.label_embed is None
+             else torch.cat([z, self.label_embed(v)], dim=1))[:, :, None, None]
         if not self.conditional:
             return self.net(h)
         for layer in self.net:

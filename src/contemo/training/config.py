@@ -43,6 +43,9 @@ class TrainConfig:
     flip: bool = False  # random horizontal flips; off as in the paper ("no preprocessing")
     batch_size: int = 64  # per process; DDP's global batch is this times the process count
     lr: float = 1e-4  # Adam learning rate for G and D: the paper's 0.0001
+    # D's own rate, the pair D's too (0: lr). TTUR (Heusel et al. 2017), as SAGAN and
+    # BigGAN run hinge + spectral norm: D at 4x G's rate, one D step per G step.
+    lr_d: float = 0.0
     betas: tuple[float, float] = (0.5, 0.999)  # Adam betas; DCGAN's beta1 = 0.5 tames oscillation
     steps: int = 0  # optimisation steps to run; 0 means "use epochs"
     epochs: float = 0.0  # passes over the data (the paper: 10,000), used when steps is 0
@@ -70,6 +73,11 @@ class TrainConfig:
     # london64 pairs a spectral main D with a BatchNorm pair D: against an all-spectral
     # run, faces found, AUC and the smile rose; identity did not (docs/training.md).
     pair_d_norm: str = ""
+    # Matching-aware pair D (Reed et al. 2016's GAN-CLS, for identity): real photos of two
+    # *different* people, under the same two emotions, are shown to the pair D as fakes
+    # with this weight, so it learns what one person is from real faces before it judges
+    # G's; 0 = off.
+    pair_mismatch: float = 0.0
     # Label mixing (training/mixing.py): this share of G's faces per step is asked for a
     # blend of two emotions, so the middle of a path is trained too; 0 = off (the paper).
     mix: float = 0.0
@@ -107,6 +115,7 @@ class TrainConfig:
         for name in ("steps", "grid_every", "checkpoint_every", "bn_batches", "ema_warmup"):
             need(getattr(self, name) >= 0, name, "expected a non-negative integer")
         need(self.lr > 0 and math.isfinite(self.lr), "lr", "expected a positive number")
+        need(self.lr_d >= 0 and math.isfinite(self.lr_d), "lr_d", "expected >= 0 (0: lr)")
         need(len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), "betas",
              "expected two numbers in [0, 1)")
         need(self.epochs >= 0 and math.isfinite(self.epochs), "epochs", "expected >= 0")
@@ -120,6 +129,10 @@ class TrainConfig:
         need(self.r1_every >= 1, "r1_every", "expected a positive integer")
         need(self.classify >= 0 and math.isfinite(self.classify), "classify", "expected >= 0")
         need(self.pairs >= 0 and math.isfinite(self.pairs), "pairs", "expected >= 0")
+        need(self.pair_mismatch >= 0 and math.isfinite(self.pair_mismatch), "pair_mismatch",
+             "expected >= 0")
+        need(not self.pair_mismatch or self.pairs, "pair_mismatch",
+             "needs the pair D: set pairs > 0 too")
         need(self.pair_d_norm in ("", *D_NORMS), "pair_d_norm",
              f"expected one of {', '.join(D_NORMS)} (empty: model.d_norm)")
         need(0 <= self.mix <= 1, "mix", "expected a share in [0, 1]")
@@ -156,9 +169,9 @@ class TrainConfig:
 schema.register_bounds(TrainConfig, {
     "batch_size": (1, 65536), "bn_batch_size": (1, 65536), "bn_batches": (0, 10_000),
     "grid_rows": (1, 64), "keep_checkpoints": (1, 10_000), "epochs": (0, 1e7),
-    "lr": (0, 10), "seed": (0, 2**32 - 1), "steps": (0, 10**9), "grid_every": (0, 10**9),
+    "lr": (0, 10), "lr_d": (0, 10), "seed": (0, 2**32 - 1), "steps": (0, 10**9), "grid_every": (0, 10**9),
     "checkpoint_every": (0, 10**9), "log_every": (1, 10**9), "ema_warmup": (0, 10**9),
-    "pair_batch": (1, 65536), "pairs": (0, 1e4),
+    "pair_batch": (1, 65536), "pairs": (0, 1e4), "pair_mismatch": (0, 1e4),
 })
 
 # Named runs. configs/<name>.json holds the same settings as a file to copy and edit.

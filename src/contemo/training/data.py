@@ -34,6 +34,8 @@ class TrainData:
     balanced: bool = False  # draw each emotion equally often (see BALANCE_RATIO)
     # (P, 2) indices of photos of one person under two emotions (person_pairs; pairs.py)
     pairs: torch.Tensor = field(default_factory=lambda: torch.zeros(0, 2, dtype=torch.long))
+    # (N,) each image's person (-1: the layout names nobody); mismatched pairs need it
+    persons: torch.Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.long))
 
 
 def load_train_data(config: Any) -> TrainData:
@@ -85,14 +87,14 @@ def load_train_data(config: Any) -> TrainData:
                    "per_emotion": counts, "trained_emotions": list(trained),
                    "balanced_sampling": balanced, "crop": dataset.crop.to_dict()}
     preprocess = {"crop": dataset.crop.to_dict(), "size": config.model.resolution}
-    pairs = person_pairs(person_ids([r for r, k in zip(dataset.records, keep.tolist(),
-                                                       strict=True) if k]), labels)
+    persons = person_ids([r for r, k in zip(dataset.records, keep.tolist(), strict=True) if k])
+    pairs = person_pairs(persons, labels)
     if config.pairs and len(pairs) == 0:
         raise ContemoError(
             f"pairs={config.pairs:g} needs photos of one person under two emotions; "
             f"{config.data} names no such pair (layouts with person ids: faces, london)")
     return TrainData(dataset.images_uint8[keep].contiguous(), labels.contiguous(), description,
-                     trained, preprocess, warnings, balanced, pairs)
+                     trained, preprocess, warnings, balanced, pairs, persons)
 
 
 def person_ids(records: list[Any]) -> torch.Tensor:

@@ -132,14 +132,15 @@ class GANTrainer:
         self.ema = copy.deepcopy(g).requires_grad_(False)
         fused = True if self.fast.fused_adam else None
         opt_g = torch.optim.Adam(g.parameters(), config.lr, betas=config.betas, fused=fused)
-        opt_d = torch.optim.Adam(d.parameters(), config.lr, betas=config.betas, fused=fused)
+        opt_d = torch.optim.Adam(d.parameters(), config.lr_d or config.lr, betas=config.betas,
+                                 fused=fused)
         self.step, self.wall_time = 0, 0.0
         self.last_checkpoint: Path | None = None
         self._saved_step = -1
         images = data.images.to(device) if self.fast.data_on_device else data.images
         self.trained_ids = [EMOTIONS.index(e) for e in data.trained_emotions]
         self.pairs = PairTerm(config, accelerator, images, data.labels, data.pairs, fused,
-                              self.fast.channels_last) if config.pairs else None
+                              self.fast.channels_last, data.persons) if config.pairs else None
         if resume is not None:
             self._load(resume, opt_g, opt_d)
         g_run, self.d_local = (torch.compile(g), torch.compile(d)) if self.fast.compile else (g, d)
@@ -216,7 +217,7 @@ class GANTrainer:
         acc.backward(loss_fake)
         self.opt_d.step()
         zero = torch.zeros((), device=d_real.device)
-        pair_d = self.pairs.d_step(pair[0], pair[1], pair_fakes) if pair else zero
+        pair_d = self.pairs.d_step(pair[0], pair[1], pair_fakes, step) if pair else zero
 
         self.d_local.requires_grad_(False)
         self.opt_g.zero_grad(set_to_none=True)

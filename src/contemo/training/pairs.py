@@ -15,6 +15,11 @@ with `pair_batch` pairs per step. G renders its pairs in the same forward pass a
 main batch, so its BatchNorm statistics see both emotions of a pair together.
 Augmentation (DiffAugment) is not applied to pairs: an op drawn per face would make
 the two halves of a real pair differ by more than their expression.
+
+With `pair_mismatch=W` the pair D is also matching-aware (Reed et al. 2016): real photos
+of two different people under the pair's two emotions are fakes too. Without them, the
+pair D can tell G's pairs from real ones by anything at all; with them, it must learn
+what makes two real photos one person, and G is pushed on exactly that.
 """
 
 from __future__ import annotations
@@ -35,8 +40,10 @@ class PairSampler:
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, pairs: torch.Tensor,
                  batch_size: int, z_dim: int, seed: int, rank: int, flip: bool,
-                 device: torch.device, channels_last: bool) -> None:
+                 device: torch.device, channels_last: bool,
+                 persons: torch.Tensor | None = None) -> None:
         self.images, self.labels, self.pairs = images, labels.to(torch.float32), pairs
+        self.persons = persons
         self.batch_size, self.z_dim, self.seed, self.rank = batch_size, z_dim, seed, rank
         self.flip, self.device, self.channels_last = flip, device, channels_last
 
@@ -52,6 +59,29 @@ class PairSampler:
         labels = torch.cat([halves[0][1], halves[1][1]], dim=1)
         return real, labels, z.to(self.device)
 
+    def mismatched(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return real pairs of two different people (M, 6, R, R) and their labels (M, 12).
+
+        The first face of one drawn pair beside the second face of another, kept where
+        the people differ and the emotions keep the real pairs' order (first nearer
+        Neutral), so only identity tells them from real pairs. Its own random stream:
+        turning it on leaves every other draw of a run as it was.
+        """
+        if self.persons is None:
+            raise ValueError("mismatched pairs need each image's person")
+        gen = torch.Generator().manual_seed(mixed_seed(self.seed, 5, self.rank, step))
+        picks = [self.pairs[torch.randint(len(self.pairs), (self.batch_size,), generator=gen)]
+                 for _ in range(2)]
+        first, second = picks[0][:, 0], picks[1][:, 1]
+        cls = self.labels.argmax(dim=1)
+        keep = (self.persons[first] != self.persons[second]) & (cls[first] < cls[second])
+        first, second = first[keep], second[keep]
+        flips = torch.rand(len(first), generator=gen) < 0.5 if self.flip else None
+        halves = [real_batch(self.images, self.labels, idx, flips, self.device,
+                             self.channels_last) for idx in (first, second)]
+        return (torch.cat([halves[0][0], halves[1][0]], dim=1),
+                torch.cat([halves[0][1], halves[1][1]], dim=1))
+
 
 def stack_pairs(fakes: torch.Tensor) -> torch.Tensor:
     """Return G's pair images (2P, 3, R, R: all firsts, then all seconds) as (P, 6, R, R)."""
@@ -64,20 +94,22 @@ class PairTerm:
 
     def __init__(self, config: Any, accelerator: Accelerator, images: torch.Tensor,
                  labels: torch.Tensor, pairs: torch.Tensor, fused: bool | None,
-                 channels_last: bool) -> None:
+                 channels_last: bool, persons: torch.Tensor | None = None) -> None:
         # load_train_data refused a run with pairs on and none to draw (one line, no folder)
         self.weight = config.pairs
+        self.mismatch = config.pair_mismatch
         self.loss = config.loss
         self.count = len(pairs)
         layout = torch.channels_last if channels_last else torch.contiguous_format
         model = replace(config.model, d_norm=config.pair_d_norm or config.model.d_norm)
         self.d = Discriminator(model, images=2).to(accelerator.device, memory_format=layout)
-        opt = torch.optim.Adam(self.d.parameters(), config.lr, betas=config.betas, fused=fused)
+        opt = torch.optim.Adam(self.d.parameters(), config.lr_d or config.lr,
+                               betas=config.betas, fused=fused)
         self.opt = opt
         self.sampler = PairSampler(images, labels, pairs, config.pair_batch,
                                    config.model.z_dim, config.seed,
                                    accelerator.process_index, config.flip,
-                                   accelerator.device, channels_last)
+                                   accelerator.device, channels_last, persons)
         self.acc = accelerator
         self.d_train: torch.nn.Module = self.d
 
@@ -92,14 +124,21 @@ class PairTerm:
         half = labels.shape[1] // 2
         return real, labels, z.repeat(2, 1), torch.cat([labels[:, :half], labels[:, half:]])
 
-    def d_step(self, real: torch.Tensor, labels: torch.Tensor, fakes: torch.Tensor
-               ) -> torch.Tensor:
-        """Return the pair D's loss after one step on real pairs against G's (detached) pairs."""
+    def d_step(self, real: torch.Tensor, labels: torch.Tensor, fakes: torch.Tensor,
+               step: int) -> torch.Tensor:
+        """Return the pair D's loss after one step on real pairs against G's (detached) pairs,
+        and, with pair_mismatch, against real pairs of two different people."""
         self.opt.zero_grad(set_to_none=True)
         with self.acc.autocast():
             on_real = self.d_train(real, labels).float()
             on_fake = self.d_train(stack_pairs(fakes.detach()), labels).float()
         loss = d_loss(on_real, True, self.loss) + d_loss(on_fake, False, self.loss)
+        if self.mismatch:
+            others, other_labels = self.sampler.mismatched(step)
+            if len(others):
+                with self.acc.autocast():
+                    on_other = self.d_train(others, other_labels).float()
+                loss = loss + self.mismatch * d_loss(on_other, False, self.loss)
         self.acc.backward(loss)
         self.opt.step()
         return loss.detach()

@@ -45,15 +45,28 @@ def changes(run: Path) -> str:
     return ", ".join(out) or "(the preset)"
 
 
+def split_entry(entry: str) -> tuple[str, Path, Path]:
+    """Return (name, run folder, targets JSON) of one NAME=RUN_DIR:TARGETS_JSON argument.
+
+    The paths come from the right (the JSON after the last ':', the run after the last
+    '='), so a row name may itself hold '=' ("london64 seed=1").
+    """
+    head, _, targets = entry.rpartition(":")
+    name, _, run = head.rpartition("=")
+    if not name or not Path(run, "stats.jsonl").is_file() or not Path(targets).is_file():
+        raise SystemExit(f"error: {entry!r}: expected NAME=RUN_DIR:TARGETS_JSON with "
+                         "RUN_DIR/stats.jsonl and the JSON present")
+    return name, Path(run), Path(targets)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("entries", nargs="+", metavar="NAME=RUN_DIR:TARGETS_JSON")
     args = parser.parse_args()
     rows = []
     for entry in args.entries:
-        name, _, rest = entry.partition("=")
-        run, _, targets = rest.partition(":")
-        report = json.loads(Path(targets).read_text())
+        name, run, targets = split_entry(entry)
+        report = json.loads(targets.read_text())
         stats = [json.loads(line) for line in (Path(run) / "stats.jsonl").read_text().splitlines()]
         row = {"variant": name, "changes": changes(Path(run)), "steps": stats[-1]["step"],
                "wall_min": round(stats[-1]["time_s"] / 60, 1)}
@@ -67,8 +80,7 @@ def main() -> None:
         cells = [row["variant"], row["changes"], str(row["steps"]), str(row["wall_min"])]
         cells += [fmt.format(row[key]) for key, _, fmt in FIGURES]
         print("| " + " | ".join(cells) + " |")
-    first = Path(args.entries[0].partition("=")[2].partition(":")[2])
-    out = first.with_name("recipe_table.json")
+    out = split_entry(args.entries[0])[2].with_name("recipe_table.json")
     out.write_text(json.dumps(rows, indent=2) + "\n")
     print(f"wrote {out}")
 

@@ -64,10 +64,9 @@ class ModelConfig:
                 raise ContemoError(f"model config {name} {getattr(self, name)!r}: expected one "
                                    f"of {', '.join(choices)}")
         if self.label_from:
-            sizes = [4 * 2**i for i in range(self.num_blocks)]
-            if self.label_from not in sizes:
+            if self.label_from not in self.block_sizes:
                 raise ContemoError(f"model config label_from {self.label_from}: expected 0 (the "
-                                   f"input) or one of {', '.join(map(str, sizes))}")
+                                   f"input) or one of {', '.join(map(str, self.block_sizes))}")
             if self.g_norm != "conditional":
                 raise ContemoError(f"model config label_from {self.label_from} needs "
                                    "g_norm=conditional: it is the only other way in for the label")
@@ -76,6 +75,11 @@ class ModelConfig:
     def num_blocks(self) -> int:
         """Return how many 2x up-samplings lead from 4x4 to the resolution."""
         return self.resolution.bit_length() - 3  # log2(resolution / 4)
+
+    @property
+    def block_sizes(self) -> list[int]:
+        """Return the side of G's feature maps at each block: 4, 8, ..., resolution / 2."""
+        return [4 * 2**i for i in range(self.num_blocks)]
 
     def to_dict(self) -> dict[str, Any]:
         """Return the config as plain JSON-ready data."""

@@ -38,7 +38,7 @@ class Generator(nn.Module):
         # Channels at 4x4, 8x8, ...: halve each block, ending at g_width before RGB.
         mults = [2 ** (c.num_blocks - 1 - i) for i in range(c.num_blocks)]
         chans = [_width(c.g_width, m, c.max_width_mult) for m in mults]
-        sizes = [4 * 2**i for i in range(c.num_blocks)]
+        sizes = c.block_sizes
         self.conditional = c.g_norm == "conditional"
         # label_from=0: v beside z at the input (the paper); else v only in the CBN from there
         self.label_embed = nn.Linear(c.num_labels, c.label_dim) if not c.label_from else None

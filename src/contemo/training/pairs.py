@@ -43,7 +43,7 @@ class PairSampler:
                  device: torch.device, channels_last: bool,
                  persons: torch.Tensor | None = None) -> None:
         self.images, self.labels, self.pairs = images, labels.to(torch.float32), pairs
-        self.persons = persons
+        self.persons, self.emotions = persons, labels.argmax(dim=1)  # for mismatched()
         self.batch_size, self.z_dim, self.seed, self.rank = batch_size, z_dim, seed, rank
         self.flip, self.device, self.channels_last = flip, device, channels_last
 
@@ -53,11 +53,16 @@ class PairSampler:
         pick = self.pairs[torch.randint(len(self.pairs), (self.batch_size,), generator=gen)]
         z = torch.randn(self.batch_size, self.z_dim, generator=gen)
         flips = torch.rand(self.batch_size, generator=gen) < 0.5 if self.flip else None
-        halves = [real_batch(self.images, self.labels, pick[:, k], flips, self.device,
-                             self.channels_last) for k in (0, 1)]
-        real = torch.cat([halves[0][0], halves[1][0]], dim=1)
-        labels = torch.cat([halves[0][1], halves[1][1]], dim=1)
+        real, labels = self._stacked(pick[:, 0], pick[:, 1], flips)
         return real, labels, z.to(self.device)
+
+    def _stacked(self, first: torch.Tensor, second: torch.Tensor, flips: torch.Tensor | None
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return images[first] beside images[second] (M, 6, R, R) and both labels (M, 12)."""
+        halves = [real_batch(self.images, self.labels, idx, flips, self.device,
+                             self.channels_last) for idx in (first, second)]
+        return (torch.cat([halves[0][0], halves[1][0]], dim=1),
+                torch.cat([halves[0][1], halves[1][1]], dim=1))
 
     def mismatched(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Return real pairs of two different people (M, 6, R, R) and their labels (M, 12).
@@ -73,14 +78,11 @@ class PairSampler:
         picks = [self.pairs[torch.randint(len(self.pairs), (self.batch_size,), generator=gen)]
                  for _ in range(2)]
         first, second = picks[0][:, 0], picks[1][:, 1]
-        cls = self.labels.argmax(dim=1)
-        keep = (self.persons[first] != self.persons[second]) & (cls[first] < cls[second])
+        keep = ((self.persons[first] != self.persons[second])
+                & (self.emotions[first] < self.emotions[second]))
         first, second = first[keep], second[keep]
         flips = torch.rand(len(first), generator=gen) < 0.5 if self.flip else None
-        halves = [real_batch(self.images, self.labels, idx, flips, self.device,
-                             self.channels_last) for idx in (first, second)]
-        return (torch.cat([halves[0][0], halves[1][0]], dim=1),
-                torch.cat([halves[0][1], halves[1][1]], dim=1))
+        return self._stacked(first, second, flips)
 
 
 def stack_pairs(fakes: torch.Tensor) -> torch.Tensor:

@@ -213,3 +213,44 @@ def test_label_from_keeps_the_coarse_layers_label_free_so_z_alone_sets_the_layou
         ModelConfig(label_from=8)
     with pytest.raises(ContemoError, match="label_from 6: expected 0 .* 4, 8, 16, 32"):
         ModelConfig(g_norm="conditional", label_from=6)
+
+
+def test_nearest_upsampling_generator_has_no_strided_transposed_convs_and_trains(faces, tmp_path):
+    from contemo.models import Generator
+    g = Generator(ModelConfig(resolution=32, z_dim=16, label_dim=8, g_width=8,
+                              g_upsample="nearest"))
+    transposed = [m for m in g.net if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert len(transposed) == 1 and transposed[0].stride == (1, 1)  # only 1x1 -> 4x4
+    assert sum(isinstance(m, torch.nn.Upsample) for m in g.net) == 3  # 4 -> 32 px
+    assert g(torch.randn(2, 16), torch.eye(6)[[0, 5]]).shape == (2, 3, 32, 32)
+    assert train(faces, tmp_path, "--steps", "2", "--set", "model.g_upsample=nearest") == 0
+    pipe = EmotionPipeline.from_pretrained(only_run(tmp_path))
+    assert pipe.generator.config.g_upsample == "nearest"
+    with pytest.raises(ContemoError, match="g_upsample 'bilinear': expected one of transposed"):
+        ModelConfig(g_upsample="bilinear")
+
+
+def test_release_checkpoint_rebuilds_the_release_and_the_raw_g_of_any_step(faces, tmp_path,
+                                                                             capsys):
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        import release_checkpoint
+    finally:
+        sys.path.pop(0)
+    from safetensors.torch import load_file
+    assert train(faces, tmp_path / "run", "--steps", "4", "--set", "checkpoint_every=2") == 0
+    run = only_run(tmp_path / "run")
+    assert release_checkpoint.main([str(run), "--out", str(tmp_path / "ema")]) == 0
+    shipped = load_file(str(run / "generator" / "generator.safetensors"))
+    ema = load_file(str(tmp_path / "ema" / "generator.safetensors"))
+    assert all(torch.allclose(shipped[k].float(), ema[k].float(), atol=1e-5) for k in shipped)
+    assert release_checkpoint.main([str(run), "--step", "2", "--weights", "raw",
+                                    "--out", str(tmp_path / "raw")]) == 0
+    raw = load_file(str(tmp_path / "raw" / "generator.safetensors"))
+    assert not all(torch.equal(raw[k], ema[k]) for k in raw)
+    info = json.loads((tmp_path / "raw" / "config.json").read_text())
+    assert info["training"]["steps"] == 2 and "raw" in info["training"]["released_from"]
+    capsys.readouterr()
+    assert release_checkpoint.main([str(run), "--step", "3", "--out", str(tmp_path / "x")]) == 1
+    assert capsys.readouterr().err.strip().endswith("no checkpoint at step 3 in checkpoints/")

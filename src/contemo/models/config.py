@@ -19,6 +19,7 @@ INT_FIELDS = ("resolution", "z_dim", "num_labels", "label_dim", "g_width", "d_wi
               "max_width_mult")
 D_NORMS = ("batch", "spectral")
 G_NORMS = ("batch", "conditional")
+G_UPSAMPLES = ("transposed", "nearest")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,10 @@ class ModelConfig:
     # conditional BatchNorm of the blocks at that size and above, so the coarser layout
     # (pose, face shape, hair) is z's alone and one z keeps its person across emotions.
     label_from: int = 0
+    # How G doubles its feature maps: transposed (DCGAN: 4x4 stride-2 transposed convs) |
+    # nearest (Odena et al. 2016: nearest-neighbour 2x resize, then a 3x3 conv), which cannot
+    # make the checkerboard of overlapping transposed kernels, the speckle seen on London.
+    g_upsample: str = "transposed"
 
     def __post_init__(self) -> None:
         if self.resolution not in RESOLUTIONS:
@@ -59,7 +64,8 @@ class ModelConfig:
         for name in INT_FIELDS:
             if int(getattr(self, name)) < 1:
                 raise ContemoError(f"model config {name} must be a positive integer")
-        for name, choices in (("d_norm", D_NORMS), ("g_norm", G_NORMS)):
+        for name, choices in (("d_norm", D_NORMS), ("g_norm", G_NORMS),
+                              ("g_upsample", G_UPSAMPLES)):
             if getattr(self, name) not in choices:
                 raise ContemoError(f"model config {name} {getattr(self, name)!r}: expected one "
                                    f"of {', '.join(choices)}")

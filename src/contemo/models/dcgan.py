@@ -4,8 +4,8 @@ Both take the 6-element conditioning vector v as *floats* (Eq. 3): G maps it thr
 a Linear layer and concatenates it with z; D projects its pooled features onto a
 Linear embedding of v (Miyato & Koyama, 2018). So one-hot training labels and the
 interpolated labels of §3.3 go down the very same path, with no special case.
-Layer pattern is Radford et al.'s DCGAN: 4x4 transposed convs with BatchNorm+ReLU
-in G, strided 4x4 convs with LeakyReLU(0.2) in D, no pooling, no fully connected
+Layer pattern is Radford et al.'s DCGAN: 4x4 transposed convs (or, with
+model.g_upsample=nearest, a 2x resize and a 3x3 conv) with BatchNorm+ReLU in G, strided 4x4 convs with LeakyReLU(0.2) in D, no pooling, no fully connected
 hidden layers, N(0, 0.02) init. One addition to D: a minibatch-std channel before its
 last conv, computed *within each emotion* of the batch, the remedy for the per-emotion
 mode collapse (z ignored) that plain DCGAN, and DCGAN with the usual label-blind
@@ -53,13 +53,15 @@ class Generator(nn.Module):
             norm(chans[0], sizes[0]),
             nn.ReLU(True),
         ]
+        def up(cin: int, cout: int) -> list[nn.Module]:
+            if c.g_upsample == "nearest":
+                return [nn.Upsample(scale_factor=2, mode="nearest"),
+                        nn.Conv2d(cin, cout, 3, 1, 1, bias=False)]
+            return [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False)]
+
         for cin, cout, size in zip(chans, chans[1:], sizes[1:], strict=False):
-            layers += [
-                nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False),
-                norm(cout, size),
-                nn.ReLU(True),
-            ]
-        layers += [nn.ConvTranspose2d(chans[-1], 3, 4, 2, 1, bias=False), nn.Tanh()]
+            layers += [*up(cin, cout), norm(cout, size), nn.ReLU(True)]
+        layers += [*up(chans[-1], 3), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         init_dcgan(self)
         # Unit-scale label embedding, like z: with DCGAN's 0.02 the label would start out

@@ -227,3 +227,28 @@ def test_cli_sweep_with_the_judge_as_documented(wired, tmp_path, capsys):
         assert sum(probs) == pytest.approx(1.0, abs=1e-3)
         assert probs[FER2013_CLASSES.index(r["top_class"])] == pytest.approx(max(probs), abs=1e-5)
     assert json.loads((out / "summary.json").read_text())["scorer"] == "judge"
+
+
+def test_sweep_curves_benchmark_reads_real_sweeps_and_names_a_bad_folder(swept, tmp_path,
+                                                                         capsys):
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        import sweep_curves
+    finally:
+        sys.path.pop(0)
+    _, out = swept
+    png = tmp_path / "curves.png"
+    assert sweep_curves.main([f"a=b={out}", f"c={out}", "--out", str(png)]) == 0
+    curves = json.loads(png.with_suffix(".json").read_text())["curves"]
+    assert list(curves) == ["a=b", "c"]  # a name may hold '='
+    happy = curves["c"]
+    assert happy["monotonicity"] == 1.0 and len(happy["mean"]) == S
+    assert happy["mean"][-1] == pytest.approx(VA_ANCHORS["happy"][0], abs=1e-3)
+    assert png.stat().st_size > 5_000
+    capsys.readouterr()
+    assert sweep_curves.main([f"x={tmp_path}", "--out", str(png)]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"sweep_curves: {tmp_path / 'steps.json'}: missing; expected the output folder of "
+        "`contemo evaluate sweep`")

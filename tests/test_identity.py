@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from benchmark_fixtures import import_benchmark
 from data_fixtures import LONDON, make_london
 from generation_fixtures import make_checkpoint
 
@@ -18,8 +17,6 @@ from contemo.evaluation.identity import different_people, judge_crops, same_pers
 from contemo.evaluation.identity_strip import StripConfig
 from contemo.models import face_id as face_id_module
 from contemo.models.face_id import FaceBox, to_rgb_uint8
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _face_id_or_skip():
@@ -164,11 +161,7 @@ def test_london_at_64px_reproduces_the_reference(face_id, judge):
 @pytest.mark.skipif(not LONDON.is_dir(), reason="London set absent")
 def test_london_targets_benchmark_on_the_shipped_generator(tmp_path):
     """The benchmark script runs end to end and writes its table's JSON and the grid."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import london_targets
-    finally:
-        sys.path.pop(0)
+    london_targets = import_benchmark("london_targets")
     out = tmp_path / "targets.json"
     assert london_targets.main(["shipped", "--real", str(LONDON), "--seeds", "6", "--quiet",
                                 "--out", str(out)]) == 0

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from benchmark_fixtures import import_benchmark
 from data_fixtures import make_faces, make_london
 
 from contemo.cli import main
@@ -232,12 +233,7 @@ def test_nearest_upsampling_generator_has_no_strided_transposed_convs_and_trains
 
 def test_release_checkpoint_rebuilds_the_release_and_the_raw_g_of_any_step(faces, tmp_path,
                                                                              capsys):
-    import sys
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    try:
-        import release_checkpoint
-    finally:
-        sys.path.pop(0)
+    release_checkpoint = import_benchmark("release_checkpoint")
     from safetensors.torch import load_file
     assert train(faces, tmp_path / "run", "--steps", "4", "--set", "checkpoint_every=2") == 0
     run = only_run(tmp_path / "run")

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from benchmark_fixtures import import_benchmark
 from scipy.stats import spearmanr
 from sweep_fixtures import VAScorer, label_va_np, save_wired
 
@@ -231,13 +232,7 @@ def test_cli_sweep_with_the_judge_as_documented(wired, tmp_path, capsys):
 
 def test_sweep_curves_benchmark_reads_real_sweeps_and_names_a_bad_folder(swept, tmp_path,
                                                                          capsys):
-    import sys
-    from pathlib import Path
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    try:
-        import sweep_curves
-    finally:
-        sys.path.pop(0)
+    sweep_curves = import_benchmark("sweep_curves")
     _, out = swept
     png = tmp_path / "curves.png"
     assert sweep_curves.main([f"a=b={out}", f"c={out}", "--out", str(png)]) == 0

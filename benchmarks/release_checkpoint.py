@@ -25,8 +25,8 @@ import torch
 from contemo.emotions import EMOTIONS
 from contemo.errors import ContemoError
 from contemo.models import Generator, save_pretrained
-from contemo.models.config import ModelConfig
 from contemo.training import checkpoint as ckpt
+from contemo.training.config import load_file
 from contemo.training.ema import sampling_copy
 from contemo.training.gan import BN_SEED
 
@@ -47,11 +47,12 @@ def release(run_dir: Path, step: int | None, weights: str, out: Path) -> Path:
         raise ContemoError(f"{released}: missing; the run must have released its generator "
                            "once (it names the trained emotions and the face crop)")
     info = json.loads(released.read_text())
-    g = Generator(ModelConfig.from_dict(info["model"], f"{released}: model"))
+    config = load_file(run_dir / "config.json")  # the run's own shape and BN re-estimation
+    g = Generator(config.model)
     ckpt.load_module(PREFIXES[weights], g, tensors, found[-1])
     ids = [EMOTIONS.index(e) for e in info["trained_emotions"]]
-    bn = meta["config"].get("bn_batches", 8), meta["config"].get("bn_batch_size", 256)
-    sampler = sampling_copy(g, bn[0], bn[1], BN_SEED, torch.device("cpu"), ids)
+    sampler = sampling_copy(g, config.bn_batches, config.bn_batch_size, BN_SEED,
+                            torch.device("cpu"), ids)
     training = {**info.get("training", {}), "steps": meta["step"],
                 "wall_time_s": round(meta["wall_time_s"], 1),
                 "released_from": f"{found[-1].name} ({weights})"}

@@ -5,8 +5,9 @@ a Linear layer and concatenates it with z; D projects its pooled features onto a
 Linear embedding of v (Miyato & Koyama, 2018). So one-hot training labels and the
 interpolated labels of §3.3 go down the very same path, with no special case.
 Layer pattern is Radford et al.'s DCGAN: 4x4 transposed convs (or, with
-model.g_upsample=nearest, a 2x resize and a 3x3 conv) with BatchNorm+ReLU in G, strided 4x4 convs with LeakyReLU(0.2) in D, no pooling, no fully connected
-hidden layers, N(0, 0.02) init. One addition to D: a minibatch-std channel before its
+model.g_upsample=nearest, a 2x resize and a 3x3 conv) with BatchNorm+ReLU in G, strided
+4x4 convs with LeakyReLU(0.2) in D, no pooling, no fully connected hidden layers,
+N(0, 0.02) init. One addition to D: a minibatch-std channel before its
 last conv, computed *within each emotion* of the batch, the remedy for the per-emotion
 mode collapse (z ignored) that plain DCGAN, and DCGAN with the usual label-blind
 minibatch std, showed on 2,052 faces.
@@ -53,6 +54,7 @@ class Generator(nn.Module):
             norm(chans[0], sizes[0]),
             nn.ReLU(True),
         ]
+
         def up(cin: int, cout: int) -> list[nn.Module]:
             if c.g_upsample == "nearest":
                 return [nn.Upsample(scale_factor=2, mode="nearest"),

@@ -169,7 +169,8 @@ class TrainConfig:
 schema.register_bounds(TrainConfig, {
     "batch_size": (1, 65536), "bn_batch_size": (1, 65536), "bn_batches": (0, 10_000),
     "grid_rows": (1, 64), "keep_checkpoints": (1, 10_000), "epochs": (0, 1e7),
-    "lr": (0, 10), "lr_d": (0, 10), "seed": (0, 2**32 - 1), "steps": (0, 10**9), "grid_every": (0, 10**9),
+    "lr": (0, 10), "lr_d": (0, 10), "seed": (0, 2**32 - 1), "steps": (0, 10**9),
+    "grid_every": (0, 10**9),
     "checkpoint_every": (0, 10**9), "log_every": (1, 10**9), "ema_warmup": (0, 10**9),
     "pair_batch": (1, 65536), "pairs": (0, 1e4), "pair_mismatch": (0, 1e4),
 })

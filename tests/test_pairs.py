@@ -171,3 +171,45 @@ def test_mismatch_trains_resumes_exactly_and_needs_the_pair_d(tmp_path, capsys):
                  "--set", "pair_mismatch=1") == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "pair_mismatch" in err[0] and "pairs > 0" in err[0]
+
+
+def test_pair_augmentation_moves_both_faces_of_a_pair_alike():
+    from contemo.training.augment import augment
+    from contemo.training.pairs import augment_pairs
+
+    torch.manual_seed(0)
+    face = torch.rand(8, 3, 16, 16) * 2 - 1
+    pairs = torch.cat([face, face], dim=1)  # each pair: one face twice
+    ops = ("color", "translation", "cutout")
+    out = augment_pairs(pairs, ops, 1.0, torch.Generator().manual_seed(3))
+    assert out.shape == pairs.shape and not torch.equal(out, pairs)
+    assert torch.equal(out[:, :3], out[:, 3:])  # the same draws for both halves
+    assert not torch.equal(out[0, :3], out[1, :3])  # but each pair its own
+    # untied, the halves of a pair would part ways
+    loose = augment(torch.cat([face, face]), ops, 1.0, torch.Generator().manual_seed(3))
+    assert not torch.equal(loose[:8], loose[8:])
+    # tied=1 is the plain call: runs without pair_augment draw exactly as before
+    plain = augment(face, ops, 1.0, torch.Generator().manual_seed(5))
+    assert torch.equal(plain, augment(face, ops, 1.0, torch.Generator().manual_seed(5), tied=1))
+    assert torch.equal(augment_pairs(pairs, (), 1.0, torch.Generator()), pairs)
+
+
+def test_pair_augment_trains_resumes_exactly_and_needs_the_pair_d(tmp_path, capsys):
+    data = make_london(tmp_path / "london", people=4)
+    extra = ["--layout", "london", "--set", "pairs=1", "--set", "pair_batch=3",
+             "--set", "pair_augment=translation,cutout"]
+    a = assert_resume_is_exact(data, tmp_path, extra)
+    from safetensors.torch import load_file
+
+    assert train(data, tmp_path / "d", "--steps", "4", *extra[:-2]) == 0  # augmentation off
+    (run_d,) = [p for p in (tmp_path / "d").iterdir() if p.is_dir()]
+    d = load_file(str(run_d / "generator" / "generator.safetensors"))
+    assert not all(torch.equal(a[k], d[k]) for k in a)  # what the pair D saw reached G
+    capsys.readouterr()
+    assert train(data, tmp_path / "c", "--steps", "2", "--layout", "london",
+                 "--set", "pair_augment=cutout") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pair_augment" in err[0] and "pairs > 0" in err[0]
+    assert train(data, tmp_path / "e", "--steps", "2", *extra[:-1], "pair_augment=blur") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "blur" in err[0]

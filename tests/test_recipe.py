@@ -250,3 +250,23 @@ def test_release_checkpoint_rebuilds_the_release_and_the_raw_g_of_any_step(faces
     capsys.readouterr()
     assert release_checkpoint.main([str(run), "--step", "3", "--out", str(tmp_path / "x")]) == 1
     assert capsys.readouterr().err.strip().endswith("no checkpoint at step 3 in checkpoints/")
+
+
+def test_recipe_frontier_draws_the_kept_table_and_names_a_bad_file(tmp_path, capsys):
+    frontier = import_benchmark("recipe_frontier")
+    out = tmp_path / "frontier.png"
+    assert frontier.main(["--out", str(out)]) == 0
+    from PIL import Image
+
+    with Image.open(out) as im:
+        assert im.size[0] > 400 and im.size[1] > 300
+    printed = capsys.readouterr().out
+    assert "london64 " in printed and "same person 0.694" in printed  # the shipped row
+    bad = tmp_path / "table.json"
+    bad.write_text(json.dumps([{"variant": "x", "same_person": 0.5}]))
+    with pytest.raises(SystemExit) as err:
+        frontier.main(["--table", str(bad), "--out", str(out)])
+    assert "row 0 lacks" in str(err.value) and str(bad) in str(err.value)
+    with pytest.raises(SystemExit) as err:
+        frontier.main(["--table", str(tmp_path / "none.json"), "--out", str(out)])
+    assert "cannot read the recipe table" in str(err.value)

@@ -38,14 +38,22 @@ def parse_ops(text: str) -> tuple[str, ...]:
 
 
 def augment(x: torch.Tensor, ops: tuple[str, ...], p: float,
-            generator: torch.Generator | None = None) -> torch.Tensor:
-    """Return `x` (N, C, H, W in [-1, 1]) with each op applied to each image with probability p."""
+            generator: torch.Generator | None = None, tied: int = 1) -> torch.Tensor:
+    """Return `x` (N, C, H, W in [-1, 1]) with each op applied to each image with probability p.
+
+    With `tied` = K the batch is K blocks of N/K images, and image i of every block gets
+    the same draws: the two faces of an identity pair (pairs.py) move, recolour and lose
+    the same square together, so the pair still differs by its expression alone.
+    """
     if not ops or p <= 0:
         return x
     n = x.shape[0]
+    if tied < 1 or n % tied:
+        raise ValueError(f"{n} images do not split into {tied} tied blocks")
 
-    def rand(*shape: int) -> torch.Tensor:
-        return torch.rand(*shape, generator=generator, device="cpu").to(x.device)
+    def rand(rows: int, *shape: int) -> torch.Tensor:
+        drawn = torch.rand(rows // tied, *shape, generator=generator, device="cpu")
+        return drawn.repeat(tied, *([1] * len(shape))).to(x.device)
 
     def chosen() -> torch.Tensor:
         return (rand(n, 1, 1, 1) < p).to(x.dtype)

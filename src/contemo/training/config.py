@@ -78,6 +78,12 @@ class TrainConfig:
     # with this weight, so it learns what one person is from real faces before it judges
     # G's; 0 = off.
     pair_mismatch: float = 0.0
+    # DiffAugment ops for the pair D (color,translation,cutout), tied within a pair: both
+    # faces get the same draws, so a real pair still differs by its expression alone.
+    # Without it the pair D memorises London's 102 real pairs (its hinge loss near 0.1
+    # by step 3,000). Each op is applied with the main D's probability (augment_p, or
+    # ADA's p); "" = off.
+    pair_augment: str = ""
     # Label mixing (training/mixing.py): this share of G's faces per step is asked for a
     # blend of two emotions, so the middle of a path is trained too; 0 = off (the paper).
     mix: float = 0.0
@@ -139,6 +145,9 @@ class TrainConfig:
         need(not self.classify or self.model.d_classifier, "classify",
              "needs model.d_classifier=true")
         parse_ops(self.augment)
+        parse_ops(self.pair_augment)
+        need(not self.pair_augment or self.pairs, "pair_augment",
+             "needs the pair D: set pairs > 0 too")
         need(self.crop in CROP_MODES, "crop", f"expected one of {', '.join(CROP_MODES)}")
         need(0.5 <= self.crop_scale <= 4.0, "crop_scale", "expected a number in [0.5, 4]")
         need(self.mixed_precision in (*PRECISION_CHOICES, *ALIASES), "mixed_precision",

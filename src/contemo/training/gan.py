@@ -217,7 +217,7 @@ class GANTrainer:
         acc.backward(loss_fake)
         self.opt_d.step()
         zero = torch.zeros((), device=d_real.device)
-        pair_d = self.pairs.d_step(pair[0], pair[1], pair_fakes, step) if pair else zero
+        pair_d = self.pairs.d_step(pair[0], pair[1], pair_fakes, step, p) if pair else zero
 
         self.d_local.requires_grad_(False)
         self.opt_g.zero_grad(set_to_none=True)
@@ -233,7 +233,7 @@ class GANTrainer:
                                                              fake_labels.argmax(dim=1))
         seeking = (mode_seeking(fake, z, self.diversity_cap) if cfg.diversity
                    else torch.zeros((), device=loss_g.device))
-        pair_g = self.pairs.g_loss(pair_fakes, pair[1]) if pair else zero
+        pair_g = self.pairs.g_loss(pair_fakes, pair[1], step, p) if pair else zero
         acc.backward(loss_g + pair_g - cfg.diversity * seeking)
         self.opt_g.step()
         self.d_local.requires_grad_(True)

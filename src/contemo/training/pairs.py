@@ -13,8 +13,11 @@ must pass it, so for a fixed z the two faces must look like one person *and* dif
 a real expression change. The term is `pairs=W` (off by default; the paper has none),
 with `pair_batch` pairs per step. G renders its pairs in the same forward pass as the
 main batch, so its BatchNorm statistics see both emotions of a pair together.
-Augmentation (DiffAugment) is not applied to pairs: an op drawn per face would make
-the two halves of a real pair differ by more than their expression.
+The main D's augmentation is not applied to pairs: an op drawn per face would make
+the two halves of a real pair differ by more than their expression. `pair_augment`
+gives the pair D its own DiffAugment, tied within each pair (both faces get the same
+shift, colour and cutout), because 102 real pairs are even fewer than 204 photos and
+the pair D memorises them.
 
 With `pair_mismatch=W` the pair D is also matching-aware (Reed et al. 2016): real photos
 of two different people under the pair's two emotions are fakes too. Without them, the
@@ -24,6 +27,7 @@ what makes two real photos one person, and G is pushed on exactly that.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -31,6 +35,7 @@ import torch
 from accelerate import Accelerator
 
 from contemo.models import Discriminator
+from contemo.training.augment import augment, parse_ops
 from contemo.training.batches import mixed_seed, real_batch
 from contemo.training.losses import d_loss, g_loss
 
@@ -91,6 +96,15 @@ def stack_pairs(fakes: torch.Tensor) -> torch.Tensor:
     return torch.cat([fakes[:half], fakes[half:]], dim=1)
 
 
+def augment_pairs(pairs: torch.Tensor, ops: tuple[str, ...], p: float,
+                  generator: torch.Generator) -> torch.Tensor:
+    """Return stacked pairs (P, 6, R, R) augmented with the same draws for both faces."""
+    if not ops or p <= 0 or not len(pairs):
+        return pairs
+    halves = torch.cat([pairs[:, :3], pairs[:, 3:]])
+    return stack_pairs(augment(halves, ops, p, generator, tied=2))
+
+
 class PairTerm:
     """The identity-pair discriminator of a run: its module, optimiser and batches."""
 
@@ -101,6 +115,8 @@ class PairTerm:
         self.weight = config.pairs
         self.mismatch = config.pair_mismatch
         self.loss = config.loss
+        self.ops = parse_ops(config.pair_augment)
+        self.seed = config.seed
         self.count = len(pairs)
         layout = torch.channels_last if channels_last else torch.contiguous_format
         model = replace(config.model, d_norm=config.pair_d_norm or config.model.d_norm)
@@ -126,29 +142,42 @@ class PairTerm:
         half = labels.shape[1] // 2
         return real, labels, z.repeat(2, 1), torch.cat([labels[:, :half], labels[:, half:]])
 
+    def _seen(self, step: int, stream: int, p: float) -> Callable[[torch.Tensor], torch.Tensor]:
+        """Return what the pair D sees of stacked pairs this step: pair_augment's tied ops.
+
+        One stream per (seed, rank, step) and use, so a resumed run draws the same ones.
+        """
+        gen = torch.Generator().manual_seed(mixed_seed(self.seed, stream,
+                                                       self.acc.process_index, step))
+        return lambda pairs: augment_pairs(pairs, self.ops, p, gen)
+
     def d_step(self, real: torch.Tensor, labels: torch.Tensor, fakes: torch.Tensor,
-               step: int) -> torch.Tensor:
+               step: int, p: float = 1.0) -> torch.Tensor:
         """Return the pair D's loss after one step on real pairs against G's (detached) pairs,
-        and, with pair_mismatch, against real pairs of two different people."""
+        and, with pair_mismatch, against real pairs of two different people (`p`: the
+        probability of each pair_augment op)."""
+        seen = self._seen(step, 7, p)
         self.opt.zero_grad(set_to_none=True)
         with self.acc.autocast():
-            on_real = self.d_train(real, labels).float()
-            on_fake = self.d_train(stack_pairs(fakes.detach()), labels).float()
+            on_real = self.d_train(seen(real), labels).float()
+            on_fake = self.d_train(seen(stack_pairs(fakes.detach())), labels).float()
         loss = d_loss(on_real, True, self.loss) + d_loss(on_fake, False, self.loss)
         if self.mismatch:
             others, other_labels = self.sampler.mismatched(step)
             if len(others):
                 with self.acc.autocast():
-                    on_other = self.d_train(others, other_labels).float()
+                    on_other = self.d_train(seen(others), other_labels).float()
                 loss = loss + self.mismatch * d_loss(on_other, False, self.loss)
         self.acc.backward(loss)
         self.opt.step()
         return loss.detach()
 
-    def g_loss(self, fakes: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def g_loss(self, fakes: torch.Tensor, labels: torch.Tensor, step: int = 0,
+               p: float = 1.0) -> torch.Tensor:
         """Return G's weighted pair loss: its pairs must pass as one real person's two photos."""
+        seen = self._seen(step, 8, p)
         self.d.requires_grad_(False)
         with self.acc.autocast():
-            logits = self.d(stack_pairs(fakes), labels).float()
+            logits = self.d(seen(stack_pairs(fakes)), labels).float()
         self.d.requires_grad_(True)
         return self.weight * g_loss(logits, self.loss)

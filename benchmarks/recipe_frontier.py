@@ -1,0 +1,111 @@
+"""The London recipe table as one picture: identity against smile, every row a point.
+
+Run: `python benchmarks/recipe_frontier.py [--table benchmarks/results/london_recipe_table.json]
+[--by-step benchmarks/results/london64_by_step.json] --out PNG`.
+
+Why a picture: across the table, the rows that hold a person best smile least, and a
+single run walks the same line as it trains (london64's own checkpoints). A new recipe
+only helps if its point lies *beyond* that line, not somewhere else on it; a table of
+seven columns hides this, a scatter shows it. Marker colour is the third figure that
+trades against both: different z matched (variety, lower is better). The targets and
+the real photos' figures are drawn as lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SMILE_TARGET, SAME_TARGET = 0.435, 0.90  # the real smiling photos' P(happy); issue 14
+
+
+def load(path: Path, what: str) -> object:
+    """Return a JSON file's data, or exit with one line naming the file."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise SystemExit(f"error: {path}: cannot read the {what} ({err.__class__.__name__})"
+                         ) from None
+
+
+def points(table: object, path: Path) -> list[dict]:
+    """Return the table's rows as {variant, smile, same, variety}, checking their fields."""
+    if not isinstance(table, list) or not table:
+        raise SystemExit(f"error: {path}: expected a non-empty list of recipe rows")
+    out = []
+    for i, row in enumerate(table):
+        try:
+            out.append({"variant": str(row["variant"]), "smile": float(row["mean_p_end_at_end"]),
+                        "same": float(row["same_person"]),
+                        "variety": float(row["different_below_0_6"])})
+        except (KeyError, TypeError, ValueError):
+            raise SystemExit(f"error: {path}: row {i} lacks variant, mean_p_end_at_end, "
+                             f"same_person or different_below_0_6") from None
+    return out
+
+
+def trajectory(by_step: object, path: Path) -> list[dict]:
+    """Return one run's checkpoints as {step, smile, same}, in step order."""
+    try:
+        steps = by_step["steps"]  # type: ignore[index]
+        return [{"step": int(k), "smile": float(v["mean_p_end_at_end"]["generated"]),
+                 "same": float(v["same_person"]["generated"])}
+                for k, v in sorted(steps.items(), key=lambda kv: int(kv[0]))]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise SystemExit(f"error: {path}: expected {{'steps': {{STEP: targets}}}} as written "
+                         f"for london64_by_step.json") from None
+
+
+def draw(rows: list[dict], walk: list[dict], out: Path) -> None:
+    """Write the scatter: P(happy) at w=1 across, same person up, variety as colour."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 6), dpi=120)
+    dots = ax.scatter([r["smile"] for r in rows], [r["same"] for r in rows],
+                      c=[r["variety"] for r in rows], cmap="viridis_r", vmin=0.2, vmax=0.7,
+                      s=40, edgecolors="black", linewidths=0.5, zorder=3)
+    for r in rows:
+        ax.annotate(r["variant"], (r["smile"], r["same"]), fontsize=7, xytext=(3, 3),
+                    textcoords="offset points")
+    if walk:
+        ax.plot([w["smile"] for w in walk], [w["same"] for w in walk], "--", color="grey",
+                zorder=2, label="london64 at steps " + ", ".join(str(w["step"]) for w in walk))
+    ax.axvline(SMILE_TARGET, color="tab:red", lw=0.8, label="targets (real photos' smile, "
+               "same person 0.90)")
+    ax.axhline(SAME_TARGET, color="tab:red", lw=0.8)
+    ax.set_xlabel("mean P(happy) at w=1 (FER2013 judge)")
+    ax.set_ylabel("same z at w=0 and w=1 is one person (dlib < 0.6)")
+    ax.set_title("London recipes: identity against smile (3,000 steps unless named)")
+    fig.colorbar(dots, ax=ax, label="different z matched (lower: more people)")
+    ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Read the kept table and trajectory, draw the scatter, print the rows it drew."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--table", type=Path, default=RESULTS / "london_recipe_table.json")
+    parser.add_argument("--by-step", type=Path, default=RESULTS / "london64_by_step.json")
+    parser.add_argument("--out", type=Path, required=True, help="PNG to write")
+    args = parser.parse_args(argv)
+    rows = points(load(args.table, "recipe table"), args.table)
+    walk = trajectory(load(args.by_step, "checkpoint trajectory"), args.by_step)
+    draw(rows, walk, args.out)
+    for r in sorted(rows, key=lambda r: -r["same"]):
+        print(f"{r['variant']:<16} P(happy) {r['smile']:.3f}  same person {r['same']:.3f}  "
+              f"different z {r['variety']:.3f}")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

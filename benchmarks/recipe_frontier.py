@@ -70,9 +70,13 @@ def draw(rows: list[dict], walk: list[dict], out: Path) -> None:
     dots = ax.scatter([r["smile"] for r in rows], [r["same"] for r in rows],
                       c=[r["variety"] for r in rows], cmap="viridis_r", vmin=0.2, vmax=0.7,
                       s=40, edgecolors="black", linewidths=0.5, zorder=3)
-    for r in rows:
-        ax.annotate(r["variant"], (r["smile"], r["same"]), fontsize=7, xytext=(3, 3),
-                    textcoords="offset points")
+    placed: list[dict] = []
+    for r in rows:  # a label next to an already labelled point goes below its dot
+        near = any(abs(r["smile"] - q["smile"]) < 0.02 and abs(r["same"] - q["same"]) < 0.01
+                   for q in placed)
+        ax.annotate(r["variant"], (r["smile"], r["same"]), fontsize=7,
+                    xytext=(3, -9 if near else 3), textcoords="offset points")
+        placed.append(r)
     if walk:
         ax.plot([w["smile"] for w in walk], [w["same"] for w in walk], "--", color="grey",
                 zorder=2, label="london64 at steps " + ", ".join(str(w["step"]) for w in walk))

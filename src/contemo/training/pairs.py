@@ -152,7 +152,7 @@ class PairTerm:
         return lambda pairs: augment_pairs(pairs, self.ops, p, gen)
 
     def d_step(self, real: torch.Tensor, labels: torch.Tensor, fakes: torch.Tensor,
-               step: int, p: float = 1.0) -> torch.Tensor:
+               step: int, p: float) -> torch.Tensor:
         """Return the pair D's loss after one step on real pairs against G's (detached) pairs,
         and, with pair_mismatch, against real pairs of two different people (`p`: the
         probability of each pair_augment op)."""
@@ -172,8 +172,8 @@ class PairTerm:
         self.opt.step()
         return loss.detach()
 
-    def g_loss(self, fakes: torch.Tensor, labels: torch.Tensor, step: int = 0,
-               p: float = 1.0) -> torch.Tensor:
+    def g_loss(self, fakes: torch.Tensor, labels: torch.Tensor, step: int, p: float
+               ) -> torch.Tensor:
         """Return G's weighted pair loss: its pairs must pass as one real person's two photos."""
         seen = self._seen(step, 8, p)
         self.d.requires_grad_(False)

@@ -14,21 +14,22 @@ the real photos' figures are drawn as lines.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
+
+from contemo.errors import ContemoError
+from contemo.fileio import read_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SMILE_TARGET, SAME_TARGET = 0.435, 0.90  # the real smiling photos' P(happy); issue 14
 
 
 def load(path: Path, what: str) -> object:
-    """Return a JSON file's data, or exit with one line naming the file."""
+    """Return a JSON file's data (contemo's one reader), or exit with one line naming it."""
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as err:
-        raise SystemExit(f"error: {path}: cannot read the {what} ({err.__class__.__name__})"
-                         ) from None
+        return read_json(path)
+    except ContemoError as err:
+        raise SystemExit(f"error: cannot read the {what}: {err}") from None
 
 
 def points(table: object, path: Path) -> list[dict]:

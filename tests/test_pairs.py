@@ -155,22 +155,29 @@ def test_mismatched_pairs_are_two_real_people_in_the_real_pairs_emotion_order():
     assert all(torch.equal(a, b) for a, b in zip(before, sampler.batch(7), strict=True))
 
 
-def test_mismatch_trains_resumes_exactly_and_needs_the_pair_d(tmp_path, capsys):
-    data = make_london(tmp_path / "london", people=4)
-    extra = ["--layout", "london", "--set", "pairs=1", "--set", "pair_batch=3",
-             "--set", "pair_mismatch=1"]
-    a = assert_resume_is_exact(data, tmp_path, extra)
+def assert_pair_switch_reaches_g_and_needs_the_pair_d(tmp_path: Path, capsys, switch: str
+                                                      ) -> tuple[Path, list[str]]:
+    """Check a pair-D switch (`name=value`): exact resume, a G unlike the run without it,
+    and a one-line refusal without `pairs`. Return the data and the run's arguments."""
     from safetensors.torch import load_file
 
-    assert train(data, tmp_path / "d", "--steps", "4", *extra[:-2]) == 0  # mismatch off
+    data = make_london(tmp_path / "london", people=4)
+    extra = ["--layout", "london", "--set", "pairs=1", "--set", "pair_batch=3", "--set", switch]
+    a = assert_resume_is_exact(data, tmp_path, extra)
+    assert train(data, tmp_path / "d", "--steps", "4", *extra[:-2]) == 0  # the switch off
     (run_d,) = [p for p in (tmp_path / "d").iterdir() if p.is_dir()]
     d = load_file(str(run_d / "generator" / "generator.safetensors"))
-    assert not all(torch.equal(a[k], d[k]) for k in a)  # the term reached G through the pair D
+    assert not all(torch.equal(a[k], d[k]) for k in a)  # the switch reached G through the pair D
     capsys.readouterr()
-    assert train(data, tmp_path / "c", "--steps", "2", "--layout", "london",
-                 "--set", "pair_mismatch=1") == 2
+    assert train(data, tmp_path / "c", "--steps", "2", "--layout", "london", "--set", switch) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "pair_mismatch" in err[0] and "pairs > 0" in err[0]
+    name = switch.partition("=")[0]
+    assert len(err) == 1 and name in err[0] and "pairs > 0" in err[0]
+    return data, extra
+
+
+def test_mismatch_trains_resumes_exactly_and_needs_the_pair_d(tmp_path, capsys):
+    assert_pair_switch_reaches_g_and_needs_the_pair_d(tmp_path, capsys, "pair_mismatch=1")
 
 
 def test_pair_augmentation_moves_both_faces_of_a_pair_alike():
@@ -195,21 +202,8 @@ def test_pair_augmentation_moves_both_faces_of_a_pair_alike():
 
 
 def test_pair_augment_trains_resumes_exactly_and_needs_the_pair_d(tmp_path, capsys):
-    data = make_london(tmp_path / "london", people=4)
-    extra = ["--layout", "london", "--set", "pairs=1", "--set", "pair_batch=3",
-             "--set", "pair_augment=translation,cutout"]
-    a = assert_resume_is_exact(data, tmp_path, extra)
-    from safetensors.torch import load_file
-
-    assert train(data, tmp_path / "d", "--steps", "4", *extra[:-2]) == 0  # augmentation off
-    (run_d,) = [p for p in (tmp_path / "d").iterdir() if p.is_dir()]
-    d = load_file(str(run_d / "generator" / "generator.safetensors"))
-    assert not all(torch.equal(a[k], d[k]) for k in a)  # what the pair D saw reached G
-    capsys.readouterr()
-    assert train(data, tmp_path / "c", "--steps", "2", "--layout", "london",
-                 "--set", "pair_augment=cutout") == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "pair_augment" in err[0] and "pairs > 0" in err[0]
+    data, extra = assert_pair_switch_reaches_g_and_needs_the_pair_d(
+        tmp_path, capsys, "pair_augment=translation,cutout")
     assert train(data, tmp_path / "e", "--steps", "2", *extra[:-1], "pair_augment=blur") == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "blur" in err[0]

@@ -84,6 +84,11 @@ class TrainConfig:
     # by step 3,000). Each op is applied with the main D's probability (augment_p, or
     # ADA's p); "" = off.
     pair_augment: str = ""
+    # LeCam regularisation (Tseng et al. 2021, training/lecam.py) with this weight, on the
+    # main D and on the pair D, each against the running means of its own outputs: a D
+    # cannot push real and fake outputs apart without bound, so it memorises the photos
+    # more slowly; it changes nothing D sees. 0 = off; the paper's BigGAN runs used 0.3.
+    lecam: float = 0.0
     # Label mixing (training/mixing.py): this share of G's faces per step is asked for a
     # blend of two emotions, so the middle of a path is trained too; 0 = off (the paper).
     mix: float = 0.0
@@ -139,6 +144,7 @@ class TrainConfig:
              "expected >= 0")
         need(not self.pair_mismatch or self.pairs, "pair_mismatch",
              "needs the pair D: set pairs > 0 too")
+        need(self.lecam >= 0 and math.isfinite(self.lecam), "lecam", "expected >= 0")
         need(self.pair_d_norm in ("", *D_NORMS), "pair_d_norm",
              f"expected one of {', '.join(D_NORMS)} (empty: model.d_norm)")
         need(0 <= self.mix <= 1, "mix", "expected a share in [0, 1]")

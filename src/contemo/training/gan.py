@@ -43,6 +43,7 @@ from contemo.training.config import TrainConfig
 from contemo.training.data import TrainData
 from contemo.training.ema import ema_decay, sampling_copy, update_ema
 from contemo.training.grids import save_grid
+from contemo.training.lecam import LeCam
 from contemo.training.losses import d_loss, g_loss
 from contemo.training.mixing import mix_labels
 from contemo.training.pairs import PairTerm
@@ -141,6 +142,7 @@ class GANTrainer:
         self.trained_ids = [EMOTIONS.index(e) for e in data.trained_emotions]
         self.pairs = PairTerm(config, accelerator, images, data.labels, data.pairs, fused,
                               self.fast.channels_last, data.persons) if config.pairs else None
+        self.lecam = LeCam(config.lecam, device) if config.lecam else None
         if resume is not None:
             self._load(resume, opt_g, opt_d)
         g_run, self.d_local = (torch.compile(g), torch.compile(d)) if self.fast.compile else (g, d)
@@ -210,12 +212,16 @@ class GANTrainer:
                 grad, = torch.autograd.grad(d_real.sum(), real_in, create_graph=True)
                 penalty = grad.float().square().sum(dim=(1, 2, 3)).mean() * (
                     cfg.r1 / 2 * cfg.r1_every)
-            acc.backward(loss_real + penalty)
+            held = self.lecam.real_term(d_real) if self.lecam is not None else 0.0
+            acc.backward(loss_real + penalty + held)  # LeCam: D(real) held near mean D(fake)
         with acc.autocast():
             d_fake = self.d_train(seen(fake.detach()), fake_labels).float()
         loss_fake = d_loss(d_fake, False, cfg.loss)
-        acc.backward(loss_fake)
+        held = self.lecam.fake_term(d_fake) if self.lecam is not None else 0.0
+        acc.backward(loss_fake + held)
         self.opt_d.step()
+        if self.lecam is not None:
+            self.lecam.update(d_real, d_fake, acc)
         zero = torch.zeros((), device=d_real.device)
         pair_d = self.pairs.d_step(pair[0], pair[1], pair_fakes, step, p) if pair else zero
 
@@ -343,14 +349,18 @@ class GANTrainer:
         """Return the (prefix, module) and (name, optimiser) parts a checkpoint holds.
 
         One list for saving and loading, so the two cannot disagree (the pair D's parts
-        are there only when `pairs` is on).
+        are there only when `pairs` is on, LeCam's running means only when `lecam` is).
         """
         modules: list[tuple[str, torch.nn.Module]] = [("G", self.g), ("D", self.d),
                                                       ("EMA", self.ema)]
         optimizers = [("optG", opt_g), ("optD", opt_d)]
+        if self.lecam is not None:
+            modules.append(("LC", self.lecam))
         if self.pairs is not None:
             modules.append(("P", self.pairs.d))
             optimizers.append(("optP", self.pairs.opt))
+            if self.pairs.lecam is not None:
+                modules.append(("LCP", self.pairs.lecam))
         return modules, optimizers
 
     def _state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

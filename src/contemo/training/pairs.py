@@ -37,6 +37,7 @@ from accelerate import Accelerator
 from contemo.models import Discriminator
 from contemo.training.augment import augment, parse_ops
 from contemo.training.batches import mixed_seed, real_batch
+from contemo.training.lecam import LeCam
 from contemo.training.losses import d_loss, g_loss
 
 
@@ -130,6 +131,8 @@ class PairTerm:
                                    accelerator.device, channels_last, persons)
         self.acc = accelerator
         self.d_train: torch.nn.Module = self.d
+        # The pair D memorises 102 real pairs first, so it gets its own LeCam term.
+        self.lecam = LeCam(config.lecam, accelerator.device) if config.lecam else None
 
     def prepare(self) -> None:
         """Wrap the pair D and its optimiser for the accelerator (after any resume)."""
@@ -162,14 +165,18 @@ class PairTerm:
             on_real = self.d_train(seen(real), labels).float()
             on_fake = self.d_train(seen(stack_pairs(fakes.detach())), labels).float()
         loss = d_loss(on_real, True, self.loss) + d_loss(on_fake, False, self.loss)
+        held = (self.lecam.real_term(on_real) + self.lecam.fake_term(on_fake)
+                if self.lecam is not None else 0.0)
         if self.mismatch:
             others, other_labels = self.sampler.mismatched(step)
             if len(others):
                 with self.acc.autocast():
                     on_other = self.d_train(seen(others), other_labels).float()
                 loss = loss + self.mismatch * d_loss(on_other, False, self.loss)
-        self.acc.backward(loss)
+        self.acc.backward(loss + held)
         self.opt.step()
+        if self.lecam is not None:
+            self.lecam.update(on_real, on_fake, self.acc)
         return loss.detach()
 
     def g_loss(self, fakes: torch.Tensor, labels: torch.Tensor, step: int, p: float

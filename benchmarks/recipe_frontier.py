@@ -72,8 +72,8 @@ def draw(rows: list[dict], walk: list[dict], out: Path) -> None:
                       c=[r["variety"] for r in rows], cmap="viridis_r", vmin=0.2, vmax=0.7,
                       s=40, edgecolors="black", linewidths=0.5, zorder=3)
     placed: list[dict] = []
-    for r in rows:  # a label next to an already labelled point goes below its dot
-        near = any(abs(r["smile"] - q["smile"]) < 0.02 and abs(r["same"] - q["same"]) < 0.01
+    for r in rows:  # a dot on an earlier label (it runs about 0.06 rightwards): label below
+        near = any(-0.02 < r["smile"] - q["smile"] < 0.06 and abs(r["same"] - q["same"]) < 0.012
                    for q in placed)
         ax.annotate(r["variant"], (r["smile"], r["same"]), fontsize=7,
                     xytext=(3, -9 if near else 3), textcoords="offset points")
@@ -88,7 +88,7 @@ def draw(rows: list[dict], walk: list[dict], out: Path) -> None:
     ax.set_ylabel("same z at w=0 and w=1 is one person (dlib < 0.6)")
     ax.set_title("London recipes: identity against smile (3,000 steps unless named)")
     fig.colorbar(dots, ax=ax, label="different z matched (lower: more people)")
-    ax.legend(loc="lower left", fontsize=8)
+    ax.legend(loc="upper center", fontsize=8)  # the empty band above the rows
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)

@@ -4,6 +4,9 @@ Run: `python benchmarks/recipe_table.py NAME=RUN_DIR:TARGETS_JSON ...` where eac
 TARGETS_JSON was written by `benchmarks/london_targets.py RUN_DIR/generator --out ...`.
 Prints a Markdown table (variant, the changes from the run's preset, steps, wall
 minutes, the seven target figures) and writes it as JSON beside the first input.
+With `--append KEPT_JSON` the rows go into the kept table instead
+(`benchmarks/results/london_recipe_table.json`): a row whose name is already there is
+replaced in place, a new one is added at the end.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import argparse
 import json
 from pathlib import Path
 
+from contemo.errors import ContemoError
+from contemo.fileio import atomic_write_json, read_json
 from contemo.training.config import TrainConfig, get_preset, load_file
 
 FIGURES = [  # (key in targets, column, format)
@@ -59,10 +64,34 @@ def split_entry(entry: str) -> tuple[str, Path, Path]:
     return name, Path(run), Path(targets)
 
 
-def main() -> None:
+def merged(kept: Path, rows: list[dict]) -> list[dict]:
+    """Return the kept table with `rows` in it: same-name rows replaced in place, new ones last.
+
+    Anything but a list of rows that each have a "variant" is one line naming the file.
+    """
+    try:
+        table = read_json(kept)
+    except ContemoError as err:
+        raise SystemExit(f"error: {err}") from None
+    if not isinstance(table, list) or not all(isinstance(r, dict) and "variant" in r
+                                              for r in table):
+        raise SystemExit(f"error: {kept}: expected a JSON list of rows with a 'variant'")
+    where = {r["variant"]: i for i, r in enumerate(table)}
+    for row in rows:
+        if row["variant"] in where:
+            table[where[row["variant"]]] = row
+        else:
+            where[row["variant"]] = len(table)
+            table.append(row)
+    return table
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("entries", nargs="+", metavar="NAME=RUN_DIR:TARGETS_JSON")
-    args = parser.parse_args()
+    parser.add_argument("--append", type=Path, metavar="KEPT_JSON",
+                        help="put the rows into this kept table instead of a new file")
+    args = parser.parse_args(argv)
     rows = []
     for entry in args.entries:
         name, run, targets = split_entry(entry)
@@ -80,8 +109,13 @@ def main() -> None:
         cells = [row["variant"], row["changes"], str(row["steps"]), str(row["wall_min"])]
         cells += [fmt.format(row[key]) for key, _, fmt in FIGURES]
         print("| " + " | ".join(cells) + " |")
+    if args.append is not None:
+        table = merged(args.append, rows)
+        atomic_write_json(args.append, table)
+        print(f"wrote {args.append} ({len(table)} rows)")
+        return
     out = split_entry(args.entries[0])[2].with_name("recipe_table.json")
-    out.write_text(json.dumps(rows, indent=2) + "\n")
+    atomic_write_json(out, rows)
     print(f"wrote {out}")
 
 

@@ -270,3 +270,30 @@ def test_recipe_frontier_draws_the_kept_table_and_names_a_bad_file(tmp_path, cap
     with pytest.raises(SystemExit) as err:
         frontier.main(["--table", str(tmp_path / "none.json"), "--out", str(out)])
     assert "cannot read the recipe table" in str(err.value)
+
+
+def test_recipe_table_appends_rows_to_the_kept_table_by_name(tmp_path, capsys):
+    from contemo.training.config import get_preset
+
+    table = import_benchmark("recipe_table")
+    run = tmp_path / "run"
+    run.mkdir()
+    config = get_preset("london64").to_dict() | {"lecam": 0.03}
+    (run / "config.json").write_text(json.dumps(config))
+    (run / "stats.jsonl").write_text(json.dumps({"step": 3000, "time_s": 1500.0}) + "\n")
+    targets = tmp_path / "t.json"
+    keys = [key for key, _, _ in table.FIGURES]
+    targets.write_text(json.dumps({"targets": {k: {"generated": 0.5} for k in keys}}))
+    kept = tmp_path / "kept.json"
+    kept.write_text(json.dumps([{"variant": "old", "same_person": 0.1},
+                                {"variant": "LC03", "same_person": 0.2}]))
+    table.main([f"LC03={run}:{targets}", f"NEW={run}:{targets}", "--append", str(kept)])
+    rows = json.loads(kept.read_text())
+    assert [r["variant"] for r in rows] == ["old", "LC03", "NEW"]  # replaced in place, added last
+    assert rows[1]["changes"] == "lecam=0.03" and rows[1]["same_person"] == 0.5
+    assert rows[1]["steps"] == 3000 and rows[1]["wall_min"] == 25.0
+    assert "| LC03 | lecam=0.03 | 3000 | 25.0 | 0.500 |" in capsys.readouterr().out
+    kept.write_text(json.dumps({"rows": []}))
+    with pytest.raises(SystemExit) as err:
+        table.main([f"X={run}:{targets}", "--append", str(kept)])
+    assert str(kept) in str(err.value) and "list of rows" in str(err.value)

@@ -60,6 +60,34 @@ def trajectory(by_step: object, path: Path) -> list[dict]:
                          f"for london64_by_step.json") from None
 
 
+# Where a name may go, in display pixels from its dot: right-above, right-below, left-above,
+# left-below; the one whose text covers the fewest earlier names and dots wins.
+LABEL_SPOTS = ((5, 4, "left"), (5, -14, "left"), (-5, 4, "right"), (-5, -14, "right"))
+
+
+def place_labels(ax, rows: list[dict]) -> None:
+    """Name every dot at the LABEL_SPOTS place whose drawn text overlaps the fewest earlier
+    names and other dots (the first such place on a tie)."""
+    renderer = ax.figure.canvas.get_renderer()
+    dots = ax.transData.transform([(r["smile"], r["same"]) for r in rows])
+    marks = [(x - 7, y - 7, x + 7, y + 7) for x, y in dots]  # a dot is about 12 px wide
+    names: list[tuple[float, float, float, float]] = []
+    for i, r in enumerate(rows):
+        others = names + marks[:i] + marks[i + 1:]  # a name may touch its own dot
+        text = ax.annotate(r["variant"], (r["smile"], r["same"]), fontsize=7,
+                           textcoords="offset pixels", xytext=LABEL_SPOTS[0][:2])
+        boxes = []
+        for dx, dy, ha in LABEL_SPOTS:
+            text.xyann, _ = (dx, dy), text.set_horizontalalignment(ha)
+            e = text.get_window_extent(renderer)
+            boxes.append((e.x0, e.y0, e.x1, e.y1))
+        clashes = [sum(b[0] < o[2] and o[0] < b[2] and b[1] < o[3] and o[1] < b[3]
+                       for o in others) for b in boxes]
+        best = clashes.index(min(clashes))  # the first place on a tie
+        text.xyann, _ = LABEL_SPOTS[best][:2], text.set_horizontalalignment(LABEL_SPOTS[best][2])
+        names.append(boxes[best])
+
+
 def draw(rows: list[dict], walk: list[dict], out: Path) -> None:
     """Write the scatter: P(happy) at w=1 across, same person up, variety as colour."""
     import matplotlib
@@ -71,13 +99,6 @@ def draw(rows: list[dict], walk: list[dict], out: Path) -> None:
     dots = ax.scatter([r["smile"] for r in rows], [r["same"] for r in rows],
                       c=[r["variety"] for r in rows], cmap="viridis_r", vmin=0.2, vmax=0.7,
                       s=40, edgecolors="black", linewidths=0.5, zorder=3)
-    placed: list[dict] = []
-    for r in rows:  # a dot on an earlier label (it runs about 0.06 rightwards): label below
-        near = any(-0.02 < r["smile"] - q["smile"] < 0.06 and abs(r["same"] - q["same"]) < 0.012
-                   for q in placed)
-        ax.annotate(r["variant"], (r["smile"], r["same"]), fontsize=7,
-                    xytext=(3, -9 if near else 3), textcoords="offset points")
-        placed.append(r)
     if walk:
         ax.plot([w["smile"] for w in walk], [w["same"] for w in walk], "--", color="grey",
                 zorder=2, label="london64 at steps " + ", ".join(str(w["step"]) for w in walk))
@@ -90,6 +111,7 @@ def draw(rows: list[dict], walk: list[dict], out: Path) -> None:
     fig.colorbar(dots, ax=ax, label="different z matched (lower: more people)")
     ax.legend(loc="upper center", fontsize=8)  # the empty band above the rows
     fig.tight_layout()
+    place_labels(ax, rows)  # after the layout: names are placed in its final pixels
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)
     plt.close(fig)

@@ -88,6 +88,7 @@ class TrainConfig:
     # main D and on the pair D, each against the running means of its own outputs: a D
     # cannot push real and fake outputs apart without bound, so it memorises the photos
     # more slowly; it changes nothing D sees. 0 = off; the paper's BigGAN runs used 0.3.
+    # Measured on London at 0.3 and 0.03 (rows LC, LC03): not kept, it trades like the rest.
     lecam: float = 0.0
     # Label mixing (training/mixing.py): this share of G's faces per step is asked for a
     # blend of two emotions, so the middle of a path is trained too; 0 = off (the paper).

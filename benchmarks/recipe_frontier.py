@@ -78,13 +78,15 @@ def place_labels(ax, rows: list[dict]) -> None:
                            textcoords="offset pixels", xytext=LABEL_SPOTS[0][:2])
         boxes = []
         for dx, dy, ha in LABEL_SPOTS:
-            text.xyann, _ = (dx, dy), text.set_horizontalalignment(ha)
+            text.xyann = (dx, dy)
+            text.set_horizontalalignment(ha)
             e = text.get_window_extent(renderer)
             boxes.append((e.x0, e.y0, e.x1, e.y1))
         clashes = [sum(b[0] < o[2] and o[0] < b[2] and b[1] < o[3] and o[1] < b[3]
                        for o in others) for b in boxes]
         best = clashes.index(min(clashes))  # the first place on a tie
-        text.xyann, _ = LABEL_SPOTS[best][:2], text.set_horizontalalignment(LABEL_SPOTS[best][2])
+        text.xyann = LABEL_SPOTS[best][:2]
+        text.set_horizontalalignment(LABEL_SPOTS[best][2])
         names.append(boxes[best])
 
 

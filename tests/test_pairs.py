@@ -155,19 +155,27 @@ def test_mismatched_pairs_are_two_real_people_in_the_real_pairs_emotion_order():
     assert all(torch.equal(a, b) for a, b in zip(before, sampler.batch(7), strict=True))
 
 
-def assert_pair_switch_reaches_g_and_needs_the_pair_d(tmp_path: Path, capsys, switch: str
-                                                      ) -> tuple[Path, list[str]]:
-    """Check a pair-D switch (`name=value`): exact resume, a G unlike the run without it,
-    and a one-line refusal without `pairs`. Return the data and the run's arguments."""
+def assert_switch_resumes_exactly_and_changes_g(data: Path, tmp_path: Path, extra: list[str]
+                                                ) -> dict:
+    """Check a run whose last two arguments (`--set name=value`) turn a switch on: exact
+    resume, and a G unlike the same run without the switch. Return the G tensors."""
     from safetensors.torch import load_file
 
-    data = make_london(tmp_path / "london", people=4)
-    extra = ["--layout", "london", "--set", "pairs=1", "--set", "pair_batch=3", "--set", switch]
     a = assert_resume_is_exact(data, tmp_path, extra)
     assert train(data, tmp_path / "d", "--steps", "4", *extra[:-2]) == 0  # the switch off
     (run_d,) = [p for p in (tmp_path / "d").iterdir() if p.is_dir()]
     d = load_file(str(run_d / "generator" / "generator.safetensors"))
-    assert not all(torch.equal(a[k], d[k]) for k in a)  # the switch reached G through the pair D
+    assert not all(torch.equal(a[k], d[k]) for k in a)  # the switch reached G
+    return a
+
+
+def assert_pair_switch_reaches_g_and_needs_the_pair_d(tmp_path: Path, capsys, switch: str
+                                                      ) -> tuple[Path, list[str]]:
+    """Check a pair-D switch (`name=value`): exact resume, a G unlike the run without it,
+    and a one-line refusal without `pairs`. Return the data and the run's arguments."""
+    data = make_london(tmp_path / "london", people=4)
+    extra = ["--layout", "london", "--set", "pairs=1", "--set", "pair_batch=3", "--set", switch]
+    assert_switch_resumes_exactly_and_changes_g(data, tmp_path, extra)
     capsys.readouterr()
     assert train(data, tmp_path / "c", "--steps", "2", "--layout", "london", "--set", switch) == 2
     err = capsys.readouterr().err.strip().splitlines()

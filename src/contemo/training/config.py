@@ -90,6 +90,13 @@ class TrainConfig:
     # more slowly; it changes nothing D sees. 0 = off; the paper's BigGAN runs used 0.3.
     # Measured on London at 0.3 and 0.03 (rows LC, LC03): not kept, it trades like the rest.
     lecam: float = 0.0
+    # Identity contrast (training/identity.py): an encoder learns from the real pairs to
+    # match each person's two photos among B people (InfoNCE); G's pairs must be matched
+    # the same way, so one z stays one person and different z are different people. Its
+    # G loss weight (0 = off; needs pairs > 0, whose G faces it scores).
+    identity: float = 0.0
+    identity_tau: float = 0.1  # InfoNCE temperature (SimCLR's range: 0.1-0.5)
+    identity_augment: str = "translation,cutout"  # DiffAugment ops on every face E sees
     # Label mixing (training/mixing.py): this share of G's faces per step is asked for a
     # blend of two emotions, so the middle of a path is trained too; 0 = off (the paper).
     mix: float = 0.0
@@ -146,6 +153,10 @@ class TrainConfig:
         need(not self.pair_mismatch or self.pairs, "pair_mismatch",
              "needs the pair D: set pairs > 0 too")
         need(self.lecam >= 0 and math.isfinite(self.lecam), "lecam", "expected >= 0")
+        need(self.identity >= 0 and math.isfinite(self.identity), "identity", "expected >= 0")
+        need(not self.identity or self.pairs, "identity", "needs the pair D: set pairs > 0 too")
+        need(self.identity_tau > 0 and math.isfinite(self.identity_tau), "identity_tau",
+             "expected a positive number")
         need(self.pair_d_norm in ("", *D_NORMS), "pair_d_norm",
              f"expected one of {', '.join(D_NORMS)} (empty: model.d_norm)")
         need(0 <= self.mix <= 1, "mix", "expected a share in [0, 1]")
@@ -153,6 +164,7 @@ class TrainConfig:
              "needs model.d_classifier=true")
         parse_ops(self.augment)
         parse_ops(self.pair_augment)
+        parse_ops(self.identity_augment)
         need(not self.pair_augment or self.pairs, "pair_augment",
              "needs the pair D: set pairs > 0 too")
         need(self.crop in CROP_MODES, "crop", f"expected one of {', '.join(CROP_MODES)}")

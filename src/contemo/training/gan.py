@@ -43,6 +43,7 @@ from contemo.training.config import TrainConfig
 from contemo.training.data import TrainData
 from contemo.training.ema import ema_decay, sampling_copy, update_ema
 from contemo.training.grids import save_grid
+from contemo.training.identity import IdentityTerm
 from contemo.training.lecam import LeCam
 from contemo.training.losses import d_loss, g_loss
 from contemo.training.mixing import mix_labels
@@ -53,7 +54,7 @@ from contemo.training.runs import CHECKPOINTS, RunLog, truncate_stats
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 # What stats.jsonl logs per window (means): the order of the sums _train_step keeps.
 STAT_NAMES = ("loss_d", "loss_g", "d_real", "d_fake", "mode_seeking", "r_t", "r1", "augment_p",
-              "pair_d", "pair_g")
+              "pair_d", "pair_g", "identity_e", "identity_g")
 ADA_INTERVAL = 4  # steps between updates of the adaptive augmentation probability
 BN_SEED = 12345  # fixed noise for BN re-estimation: the same statistics at every grid
 
@@ -143,13 +144,16 @@ class GANTrainer:
         self.pairs = PairTerm(config, accelerator, images, data.labels, data.pairs, fused,
                               self.fast.channels_last, data.persons) if config.pairs else None
         self.lecam = LeCam(config.lecam, device) if config.lecam else None
+        self.identity = IdentityTerm(config, accelerator, images, data.pairs, fused,
+                                     self.fast.channels_last) if config.identity else None
         if resume is not None:
             self._load(resume, opt_g, opt_d)
         g_run, self.d_local = (torch.compile(g), torch.compile(d)) if self.fast.compile else (g, d)
         self.g_train, self.d_train, self.opt_g, self.opt_d = accelerator.prepare(
             g_run, self.d_local, opt_g, opt_d)
-        if self.pairs is not None:
-            self.pairs.prepare()
+        for term in (self.pairs, self.identity):
+            if term is not None:
+                term.prepare()
         self.sampler = BatchSampler(
             images, data.labels, config.batch_size, config.model.z_dim, config.seed,
             accelerator.process_index, accelerator.num_processes, config.flip, device,
@@ -224,6 +228,7 @@ class GANTrainer:
             self.lecam.update(d_real, d_fake, acc)
         zero = torch.zeros((), device=d_real.device)
         pair_d = self.pairs.d_step(pair[0], pair[1], pair_fakes, step, p) if pair else zero
+        identity_e = self.identity.e_step(step) if self.identity else zero
 
         self.d_local.requires_grad_(False)
         self.opt_g.zero_grad(set_to_none=True)
@@ -240,7 +245,8 @@ class GANTrainer:
         seeking = (mode_seeking(fake, z, self.diversity_cap) if cfg.diversity
                    else torch.zeros((), device=loss_g.device))
         pair_g = self.pairs.g_loss(pair_fakes, pair[1], step, p) if pair else zero
-        acc.backward(loss_g + pair_g - cfg.diversity * seeking)
+        identity_g = self.identity.g_loss(pair_fakes, step) if self.identity else zero
+        acc.backward(loss_g + pair_g + identity_g - cfg.diversity * seeking)
         self.opt_g.step()
         self.d_local.requires_grad_(True)
         update_ema(self.ema, self.g, ema_decay(step, cfg.ema_decay, cfg.ema_warmup))
@@ -249,7 +255,7 @@ class GANTrainer:
                               torch.sigmoid(d_fake).mean(), seeking.float(),
                               d_real.detach().sign().mean(), penalty.detach(),
                               torch.tensor(p, device=d_real.device), pair_d,
-                              pair_g.detach()]).detach()
+                              pair_g.detach(), identity_e, identity_g.detach()]).detach()
         losses = values[:2]
         self._bad |= (~torch.isfinite(losses) | (losses > self.cfg.max_loss)).any()
         self._sums += values
@@ -349,7 +355,8 @@ class GANTrainer:
         """Return the (prefix, module) and (name, optimiser) parts a checkpoint holds.
 
         One list for saving and loading, so the two cannot disagree (the pair D's parts
-        are there only when `pairs` is on, LeCam's running means only when `lecam` is).
+        are there only when `pairs` is on, LeCam's running means only when `lecam` is, the
+        identity encoder only when `identity` is).
         """
         modules: list[tuple[str, torch.nn.Module]] = [("G", self.g), ("D", self.d),
                                                       ("EMA", self.ema)]
@@ -361,6 +368,9 @@ class GANTrainer:
             optimizers.append(("optP", self.pairs.opt))
             if self.pairs.lecam is not None:
                 modules.append(("LCP", self.pairs.lecam))
+        if self.identity is not None:
+            modules.append(("ID", self.identity.e))
+            optimizers.append(("optID", self.identity.opt))
         return modules, optimizers
 
     def _state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -58,8 +59,7 @@ def test_real_pairs_are_distinct_people_and_repeat_by_step(tmp_path):
     from contemo.training.config import get_preset
     from contemo.training.identity import IdentityTerm
 
-    cfg = get_preset("tiny").__class__(**{**get_preset("tiny").__dict__, "pairs": 1.0,
-                                          "identity": 1.0, "pair_batch": 4})
+    cfg = replace(get_preset("tiny"), pairs=1.0, identity=1.0, pair_batch=4)
     images = torch.arange(10, dtype=torch.uint8)[:, None, None, None].expand(10, 3, 4, 4)
     pairs = torch.tensor([[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]])
     term = IdentityTerm(cfg, Accelerator(cpu=True), images.contiguous(), pairs, None, False)

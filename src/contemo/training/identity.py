@@ -23,9 +23,9 @@ independently per face, so its identity must survive a shift and a cut-out squar
 cannot pass it with a pattern of pixels that no real face difference makes. Colour is
 among them, or E tells people apart by brightness (row ID1 against IDC).
 
-Measured on London (docs/training.md, rows ID1, IDC, IDC3): at weight 1 dlib's same
-person and different-z figures both improve on `london64` and its seeds, but the smile
-and FED get worse; at 3 the smile halves. G passes E long before it passes dlib: E
+Measured on London (docs/training.md, rows ID1, IDC, IDC3, IDC-seed1): at weight 1
+dlib's same person improves on `london64` on both seeds, its different-z figure on one of
+two, but the smile and FED get worse on both; at 3 the smile halves. G passes E long before it passes dlib: E
 learns hair, skin and face outline from 102 people, dlib reads the inner face. So it is
 off in every preset.
 """
@@ -33,6 +33,7 @@ off in every preset.
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import torch
 from accelerate import Accelerator
@@ -84,7 +85,7 @@ def info_nce(a: torch.Tensor, b: torch.Tensor, tau: float) -> torch.Tensor:
 class IdentityTerm:
     """The identity encoder of a run: its module, optimiser, real batches and G's loss."""
 
-    def __init__(self, config, accelerator: Accelerator, images: torch.Tensor,
+    def __init__(self, config: Any, accelerator: Accelerator, images: torch.Tensor,
                  pairs: torch.Tensor, fused: bool | None, channels_last: bool) -> None:
         self.weight, self.tau, self.seed = config.identity, config.identity_tau, config.seed
         self.ops = parse_ops(config.identity_augment)

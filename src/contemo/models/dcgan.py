@@ -24,7 +24,7 @@ from torch import nn
 from contemo.models.config import ModelConfig
 
 
-def _width(base: int, mult: int, cap: int) -> int:
+def block_width(base: int, mult: int, cap: int) -> int:
     """Return channels for a block `mult` times wider than `base`, capped at base * cap."""
     return base * min(mult, cap)
 
@@ -38,7 +38,7 @@ class Generator(nn.Module):
         c = config
         # Channels at 4x4, 8x8, ...: halve each block, ending at g_width before RGB.
         mults = [2 ** (c.num_blocks - 1 - i) for i in range(c.num_blocks)]
-        chans = [_width(c.g_width, m, c.max_width_mult) for m in mults]
+        chans = [block_width(c.g_width, m, c.max_width_mult) for m in mults]
         sizes = c.block_sizes
         self.conditional = c.g_norm == "conditional"
         # label_from=0: v beside z at the input (the paper); else v only in the CBN from there
@@ -121,7 +121,7 @@ class Discriminator(nn.Module):
         super().__init__()
         self.config = config
         c = config
-        chans = [_width(c.d_width, 2**i, c.max_width_mult) for i in range(c.num_blocks)]
+        chans = [block_width(c.d_width, 2**i, c.max_width_mult) for i in range(c.num_blocks)]
         spectral = c.d_norm == "spectral"
         layers: list[nn.Module] = [nn.Conv2d(3 * images, chans[0], 4, 2, 1, bias=spectral),
                                    nn.LeakyReLU(0.2, True)]

@@ -19,6 +19,15 @@ def mixed_seed(*parts: int) -> int:
     return int((int(words[0]) << 31) ^ int(words[1])) & (2**63 - 1)
 
 
+def step_generator(seed: int, stream: int, rank: int, step: int) -> torch.Generator:
+    """Return random stream `stream` of one (seed, rank, step): a resumed run draws the same.
+
+    Each use of randomness in a step has its own stream number, so turning a switch on
+    leaves every other draw of the run as it was.
+    """
+    return torch.Generator().manual_seed(mixed_seed(seed, stream, rank, step))
+
+
 class BatchSampler:
     """Return per-step image batches, labels and noise for one rank of a run."""
 
@@ -68,7 +77,7 @@ class BatchSampler:
     def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Return (real images in [-1, 1], their labels, noise z) for `step` on the device."""
         idx = self.indices(step)
-        gen = torch.Generator().manual_seed(mixed_seed(self.seed, 2, self.rank, step))
+        gen = step_generator(self.seed, 2, self.rank, step)
         z = torch.randn(self.batch_size, self.z_dim, generator=gen)
         flips = torch.rand(self.batch_size, generator=gen) < 0.5 if self.flip else None
         real, labels = real_batch(self.images, self.labels, idx, flips, self.device,
@@ -80,13 +89,19 @@ def real_batch(images: torch.Tensor, labels: torch.Tensor, idx: torch.Tensor,
                flips: torch.Tensor | None, device: torch.device, channels_last: bool
                ) -> tuple[torch.Tensor, torch.Tensor]:
     """Return images[idx] as floats in [-1, 1] on `device` (mirrored where `flips`), and labels."""
-    idx_dev = idx.to(images.device)
-    pixels = images[idx_dev].to(device, non_blocking=True)
-    picked = labels[idx_dev].to(device, non_blocking=True)
+    picked = labels[idx.to(labels.device)].to(device, non_blocking=True)
+    return real_images(images, idx, flips, device, channels_last), picked
+
+
+def real_images(images: torch.Tensor, idx: torch.Tensor, flips: torch.Tensor | None,
+                device: torch.device, channels_last: bool) -> torch.Tensor:
+    """Return images[idx] of the uint8 cache as floats in [-1, 1] on `device`, mirrored
+    where `flips`."""
+    pixels = images[idx.to(images.device)].to(device, non_blocking=True)
     real = pixels.to(torch.float32).div_(127.5).sub_(1.0)
     if flips is not None:
         flips = flips.to(device)
         real = torch.where(flips[:, None, None, None], real.flip(3), real)
     if channels_last:
         real = real.contiguous(memory_format=torch.channels_last)
-    return real, picked
+    return real

@@ -38,7 +38,7 @@ from contemo.models import Discriminator, Generator, save_pretrained
 from contemo.training import checkpoint as ckpt
 from contemo.training import fastpaths
 from contemo.training.augment import AdaptiveP, augment, parse_ops
-from contemo.training.batches import BatchSampler, mixed_seed
+from contemo.training.batches import BatchSampler, step_generator
 from contemo.training.config import TrainConfig
 from contemo.training.data import TrainData
 from contemo.training.ema import ema_decay, sampling_copy, update_ema
@@ -175,16 +175,14 @@ class GANTrainer:
         real, labels, z = self.sampler.batch(step)
         fake_labels = labels
         if cfg.mix:  # a share of G's faces asked for a blend (mixing.py), by (seed, rank, step)
-            mix_rng = torch.Generator().manual_seed(mixed_seed(cfg.seed, 5,
-                                                               self.acc.process_index, step))
+            mix_rng = step_generator(cfg.seed, 5, self.acc.process_index, step)
             rows = labels.shape[0] // 2 if cfg.diversity else labels.shape[0]  # paired below
             fake_labels = torch.cat([mix_labels(labels[:rows], cfg.mix, self.trained_ids,
                                                 mix_rng), labels[rows:]])
         if cfg.diversity:
             fake_labels = paired_labels(fake_labels)
         # One augmentation stream per (seed, rank, step): a resumed run draws the same ones.
-        aug_rng = torch.Generator().manual_seed(mixed_seed(cfg.seed, 3, self.acc.process_index,
-                                                           step))
+        aug_rng = step_generator(cfg.seed, 3, self.acc.process_index, step)
         p = self.ada.p
 
         def seen(x: torch.Tensor) -> torch.Tensor:  # what D sees: augmented, real or fake

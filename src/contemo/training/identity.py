@@ -24,10 +24,10 @@ cannot pass it with a pattern of pixels that no real face difference makes. Colo
 among them, or E tells people apart by brightness (row ID1 against IDC).
 
 Measured on London (docs/training.md, rows ID1, IDC, IDC3, IDC-seed1): at weight 1
-dlib's same person improves on `london64` on both seeds, its different-z figure on one of
-two, but the smile and FED get worse on both; at 3 the smile halves. G passes E long before it passes dlib: E
-learns hair, skin and face outline from 102 people, dlib reads the inner face. So it is
-off in every preset.
+dlib's same person improves on `london64` on both seeds, its different-z figure on one
+of two, but the smile and FED get worse on both; at 3 the smile halves. G passes E long
+before it passes dlib: E learns hair, skin and face outline from 102 people, dlib reads
+the inner face. So it is off in every preset.
 """
 
 from __future__ import annotations
@@ -41,11 +41,12 @@ from torch import nn
 from torch.nn import functional as F
 
 from contemo.models.config import ModelConfig
+from contemo.models.dcgan import block_width
 from contemo.training.augment import augment, parse_ops
-from contemo.training.batches import mixed_seed, real_batch
+from contemo.training.batches import real_images, step_generator
 
 EMBED_DIM = 128  # SimCLR's projection size; the loss only compares directions
-STREAM_REAL, STREAM_AUG_REAL, STREAM_AUG_FAKE = 9, 10, 11  # random streams (mixed_seed)
+STREAM_REAL, STREAM_AUG_REAL, STREAM_AUG_FAKE = 9, 10, 11  # random streams (step_generator)
 
 
 class IdentityEncoder(nn.Module):
@@ -60,7 +61,7 @@ class IdentityEncoder(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         c = config
-        chans = [min(c.d_width * 2**i, c.d_width * c.max_width_mult) for i in range(c.num_blocks)]
+        chans = [block_width(c.d_width, 2**i, c.max_width_mult) for i in range(c.num_blocks)]
         layers: list[nn.Module] = [nn.Conv2d(3, chans[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
         for cin, cout in itertools.pairwise(chans):
             layers += [nn.Conv2d(cin, cout, 4, 2, 1), nn.LeakyReLU(0.2, True)]
@@ -97,25 +98,23 @@ class IdentityTerm:
         self.opt = torch.optim.Adam(self.e.parameters(), config.lr_d or config.lr,
                                     betas=config.betas, fused=fused)
         self.e_train: nn.Module = self.e
-        self._no_labels = torch.zeros(len(images), 1, device=images.device)  # for real_batch
 
     def prepare(self) -> None:
         """Wrap the encoder and its optimiser for the accelerator (after any resume)."""
         self.e_train, self.opt = self.acc.prepare(self.e, self.opt)
 
     def _generator(self, stream: int, step: int) -> torch.Generator:
-        """Return the random stream `stream` of this (seed, rank, step): resume draws the same."""
-        return torch.Generator().manual_seed(mixed_seed(self.seed, stream,
-                                                        self.acc.process_index, step))
+        """Return this rank's random stream `stream` at `step`."""
+        return step_generator(self.seed, stream, self.acc.process_index, step)
 
     def real_pairs(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Return B distinct people's first and second photos, each (B, 3, R, R)."""
         gen = self._generator(STREAM_REAL, step)
         pick = self.pairs[torch.randperm(len(self.pairs), generator=gen)[:self.batch]]
         flips = torch.rand(2, self.batch, generator=gen) < 0.5 if self.flip else None
-        first, second = (real_batch(self.images, self._no_labels, pick[:, k],
-                                    None if flips is None else flips[k], self.acc.device,
-                                    self.channels_last)[0] for k in range(2))
+        first, second = (real_images(self.images, pick[:, k], None if flips is None
+                                     else flips[k], self.acc.device, self.channels_last)
+                         for k in range(2))
         return first, second
 
     def _embed(self, model: nn.Module, first: torch.Tensor, second: torch.Tensor,

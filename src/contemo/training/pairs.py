@@ -36,7 +36,7 @@ from accelerate import Accelerator
 
 from contemo.models import Discriminator
 from contemo.training.augment import augment, parse_ops
-from contemo.training.batches import mixed_seed, real_batch
+from contemo.training.batches import real_batch, step_generator
 from contemo.training.lecam import LeCam
 from contemo.training.losses import d_loss, g_loss
 
@@ -55,7 +55,7 @@ class PairSampler:
 
     def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Return (real pairs (P, 6, R, R), their labels (P, 12), noise (P, z_dim))."""
-        gen = torch.Generator().manual_seed(mixed_seed(self.seed, 4, self.rank, step))
+        gen = step_generator(self.seed, 4, self.rank, step)
         pick = self.pairs[torch.randint(len(self.pairs), (self.batch_size,), generator=gen)]
         z = torch.randn(self.batch_size, self.z_dim, generator=gen)
         flips = torch.rand(self.batch_size, generator=gen) < 0.5 if self.flip else None
@@ -80,7 +80,7 @@ class PairSampler:
         """
         if self.persons is None:
             raise ValueError("mismatched pairs need each image's person")
-        gen = torch.Generator().manual_seed(mixed_seed(self.seed, 5, self.rank, step))
+        gen = step_generator(self.seed, 5, self.rank, step)
         picks = [self.pairs[torch.randint(len(self.pairs), (self.batch_size,), generator=gen)]
                  for _ in range(2)]
         first, second = picks[0][:, 0], picks[1][:, 1]
@@ -150,8 +150,7 @@ class PairTerm:
 
         One stream per (seed, rank, step) and use, so a resumed run draws the same ones.
         """
-        gen = torch.Generator().manual_seed(mixed_seed(self.seed, stream,
-                                                       self.acc.process_index, step))
+        gen = step_generator(self.seed, stream, self.acc.process_index, step)
         return lambda pairs: augment_pairs(pairs, self.ops, p, gen)
 
     def d_step(self, real: torch.Tensor, labels: torch.Tensor, fakes: torch.Tensor,

@@ -18,7 +18,7 @@ from contemo.models import Discriminator
 from contemo.models.config import ModelConfig
 from contemo.training.augment import AdaptiveP, augment, parse_ops
 from contemo.training.batches import BatchSampler
-from contemo.training.gan import data_diversity_ratio
+from contemo.training.diversity import data_diversity_ratio
 from contemo.training.losses import d_loss
 
 FP32 = ["--set", "mixed_precision=no"]

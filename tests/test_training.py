@@ -163,7 +163,7 @@ def test_signal_saves_a_checkpoint_then_resume_works(faces, tmp_path, signum, co
 
 
 def test_mode_seeking_pairs_share_labels_and_reward_variety():
-    from contemo.training.gan import mode_seeking, paired_labels
+    from contemo.training.diversity import mode_seeking, paired_labels
 
     labels = torch.eye(6)[torch.tensor([0, 1, 2, 3, 4, 5, 0, 1, 5])]
     paired = paired_labels(labels)

@@ -156,6 +156,15 @@ class Discriminator(nn.Module):
         return logits, self.classifier(pooled / (h.shape[2] * h.shape[3]))
 
 
+    def emotion_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the AC-GAN head's emotion logits (N, num_labels) for images, without the
+        real/fake logit (training/linearity.py reads the expression along a path with it)."""
+        if self.classifier is None:
+            raise ValueError("this discriminator has no classifier (model.d_classifier=false)")
+        h = self.features(x)
+        return self.classifier(h.sum(dim=(2, 3)) / (h.shape[2] * h.shape[3]))
+
+
 def minibatch_std(h: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """Return `h` (N, C, H, W) with one more channel: the feature spread among same-label images.
 

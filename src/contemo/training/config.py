@@ -100,6 +100,16 @@ class TrainConfig:
     # tell people apart by brightness alone (rows ID1 and IDC: same person 0.732 -> 0.765,
     # different z matched 0.253 -> 0.209).
     identity_augment: str = "color,translation,cutout"
+    # Inner-face D (training/local.py): a second conditional D judges only the window of
+    # eyes, nose and mouth, resized to half the resolution; its G loss weight (0 = off).
+    local: float = 0.0
+    # The window as (centre x, centre y, side), fractions of the frame; the default fits
+    # face-aware crops (crop=fixed or detect at crop_scale 1.6): brows to chin.
+    local_box: tuple[float, float, float] = (0.5, 0.58, 0.5)
+    # Path linearity (training/linearity.py): each identity pair's z is also rendered at a
+    # blend of its two labels, and D's emotion head must read it on the straight line
+    # between the ends; its G loss weight (0 = off; needs pairs > 0 and classify > 0).
+    linearity: float = 0.0
     # Label mixing (training/mixing.py): this share of G's faces per step is asked for a
     # blend of two emotions, so the middle of a path is trained too; 0 = off (the paper).
     mix: float = 0.0
@@ -160,6 +170,16 @@ class TrainConfig:
         need(not self.identity or self.pairs, "identity", "needs the pair D: set pairs > 0 too")
         need(self.identity_tau > 0 and math.isfinite(self.identity_tau), "identity_tau",
              "expected a positive number")
+        need(self.local >= 0 and math.isfinite(self.local), "local", "expected >= 0")
+        need(len(self.local_box) == 3 and all(0 < b <= 1 for b in self.local_box), "local_box",
+             "expected three fractions in (0, 1]: centre x, centre y, side")
+        need(not self.local or self.model.resolution >= 64, "local",
+             "needs model.resolution >= 64 (the window is judged at half the resolution)")
+        need(self.linearity >= 0 and math.isfinite(self.linearity), "linearity", "expected >= 0")
+        need(not self.linearity or self.pairs, "linearity", "needs the pair D: set pairs > 0 too")
+        need(not self.linearity or self.classify, "linearity",
+             "reads the path with D's emotion head: set classify > 0 and "
+             "model.d_classifier=true too")
         need(self.pair_d_norm in ("", *D_NORMS), "pair_d_norm",
              f"expected one of {', '.join(D_NORMS)} (empty: model.d_norm)")
         need(0 <= self.mix <= 1, "mix", "expected a share in [0, 1]")
@@ -182,6 +202,7 @@ class TrainConfig:
         """Return the config as JSON-ready data (the model as its full shape)."""
         data = asdict(self)
         data["betas"] = list(self.betas)
+        data["local_box"] = list(self.local_box)
         return data
 
     def total_steps(self, num_images: int, world_size: int = 1) -> int:

@@ -41,10 +41,13 @@ from contemo.training.augment import AdaptiveP, augment, parse_ops
 from contemo.training.batches import BatchSampler, step_generator
 from contemo.training.config import TrainConfig
 from contemo.training.data import TrainData
+from contemo.training.diversity import data_diversity_ratio, mode_seeking, paired_labels
 from contemo.training.ema import ema_decay, sampling_copy, update_ema
 from contemo.training.grids import save_grid
 from contemo.training.identity import IdentityTerm
 from contemo.training.lecam import LeCam
+from contemo.training.linearity import path_linearity, path_middles
+from contemo.training.local import LocalTerm
 from contemo.training.losses import d_loss, g_loss
 from contemo.training.mixing import mix_labels
 from contemo.training.pairs import PairTerm
@@ -54,63 +57,10 @@ from contemo.training.runs import CHECKPOINTS, RunLog, truncate_stats
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 # What stats.jsonl logs per window (means): the order of the sums _train_step keeps.
 STAT_NAMES = ("loss_d", "loss_g", "d_real", "d_fake", "mode_seeking", "r_t", "r1", "augment_p",
-              "pair_d", "pair_g", "identity_e", "identity_g")
+              "pair_d", "pair_g", "identity_e", "identity_g", "local_d", "local_g",
+              "linearity")
 ADA_INTERVAL = 4  # steps between updates of the adaptive augmentation probability
 BN_SEED = 12345  # fixed noise for BN re-estimation: the same statistics at every grid
-
-
-def paired_labels(labels: torch.Tensor) -> torch.Tensor:
-    """Return the batch's labels with the second half replaced by the first half's.
-
-    Image i and image i + N/2 then share a label but not their noise, which is what
-    the mode-seeking term compares. Fakes keep the data's label distribution.
-    """
-    half = labels.shape[0] // 2
-    out = labels.clone()
-    out[half:2 * half] = labels[:half]
-    return out
-
-
-def data_diversity_ratio(images: torch.Tensor, labels: torch.Tensor, z_dim: int,
-                         seed: int = 0) -> float:
-    """Return the data's own mode-seeking ratio: mean L1 of same-emotion image pairs / noise pairs.
-
-    The cap of the mode-seeking term should be what real people differ by, so that G is
-    pushed to data-like variety and no further; this measures it (same-label pairs, as
-    the term compares same-label fakes).
-    """
-    gen = torch.Generator().manual_seed(seed)
-    cls = labels.argmax(dim=1)
-    diffs = []
-    for k in cls.unique().tolist():
-        idx = (cls == k).nonzero().flatten()
-        if len(idx) < 2:
-            continue
-        a = idx[torch.randint(len(idx), (256,), generator=gen)]
-        b = idx[torch.randint(len(idx), (256,), generator=gen)]
-        keep = a != b
-        x = images[a[keep]].float() / 127.5 - 1
-        y = images[b[keep]].float() / 127.5 - 1
-        diffs.append((x - y).abs().mean(dim=(1, 2, 3)))
-    if not diffs:
-        raise ContemoError("diversity_cap=0 needs two images of one emotion to measure the data")
-    z = torch.randn(4096, 2, z_dim, generator=gen)
-    return float(torch.cat(diffs).mean() / (z[:, 0] - z[:, 1]).abs().mean())
-
-
-def mode_seeking(fake: torch.Tensor, z: torch.Tensor, cap: float) -> torch.Tensor:
-    """Return the mode-seeking reward: mean |G(z1,v)-G(z2,v)| / mean |z1-z2|, capped at `cap`.
-
-    MSGAN (Mao et al., 2019) maximises this ratio so that G cannot map different noise
-    under the same label to the same face. The cap (about the data's own ratio for two
-    people with the same emotion: pixel std 0.15) stops it rewarding noise for its own
-    sake once faces differ as much as real people do; a plain ratio, not MSGAN's
-    1/(ratio + eps), so a collapsed start does not blow up the G loss.
-    """
-    half = fake.shape[0] // 2
-    images = (fake[:half].float() - fake[half:2 * half].float()).abs().mean(dim=(1, 2, 3))
-    noise = (z[:half] - z[half:2 * half]).abs().mean(dim=1)
-    return (images / noise).clamp(max=cap).mean()
 
 
 class GANTrainer:
@@ -146,12 +96,14 @@ class GANTrainer:
         self.lecam = LeCam(config.lecam, device) if config.lecam else None
         self.identity = IdentityTerm(config, accelerator, images, data.pairs, fused,
                                      self.fast.channels_last) if config.identity else None
+        self.local = LocalTerm(config, accelerator, fused,
+                               self.fast.channels_last) if config.local else None
         if resume is not None:
             self._load(resume, opt_g, opt_d)
         g_run, self.d_local = (torch.compile(g), torch.compile(d)) if self.fast.compile else (g, d)
         self.g_train, self.d_train, self.opt_g, self.opt_d = accelerator.prepare(
             g_run, self.d_local, opt_g, opt_d)
-        for term in (self.pairs, self.identity):
+        for term in (self.pairs, self.identity, self.local):
             if term is not None:
                 term.prepare()
         self.sampler = BatchSampler(
@@ -189,12 +141,18 @@ class GANTrainer:
             return augment(x, self.ops, p, aug_rng)
 
         pair = self.pairs.generator_input(step) if self.pairs else None
+        middle = (path_middles(pair[2], pair[3], cfg.seed, acc.process_index, step)
+                  if pair and cfg.linearity else None)
         with acc.autocast():
             if pair is None:
                 fake = self.g_train(z, fake_labels)
             else:  # one forward: G's BatchNorm sees both faces of each pair together
-                every = self.g_train(torch.cat([z, pair[2]]), torch.cat([fake_labels, pair[3]]))
-                fake, pair_fakes = every[:z.shape[0]], every[z.shape[0]:]
+                zs, vs = [z, pair[2]], [fake_labels, pair[3]]
+                if middle is not None:  # and each pair's z once more, between its labels
+                    zs, vs = zs + [middle[0]], vs + [middle[1]]
+                every = self.g_train(torch.cat(zs), torch.cat(vs))
+                n, m = z.shape[0], pair[2].shape[0]
+                fake, pair_fakes, middle_fakes = every[:n], every[n:n + m], every[n + m:]
         self.opt_d.zero_grad(set_to_none=True)
         r1_step = cfg.r1 > 0 and step % cfg.r1_every == 0
         with acc.no_sync(self.d_train):  # all-reduce D's gradient once, after the fake pass
@@ -216,8 +174,9 @@ class GANTrainer:
                     cfg.r1 / 2 * cfg.r1_every)
             held = self.lecam.real_term(d_real) if self.lecam is not None else 0.0
             acc.backward(loss_real + penalty + held)  # LeCam: D(real) held near mean D(fake)
+        fake_in = seen(fake.detach())
         with acc.autocast():
-            d_fake = self.d_train(seen(fake.detach()), fake_labels).float()
+            d_fake = self.d_train(fake_in, fake_labels).float()
         loss_fake = d_loss(d_fake, False, cfg.loss)
         held = self.lecam.fake_term(d_fake) if self.lecam is not None else 0.0
         acc.backward(loss_fake + held)
@@ -227,15 +186,18 @@ class GANTrainer:
         zero = torch.zeros((), device=d_real.device)
         pair_d = self.pairs.d_step(pair[0], pair[1], pair_fakes, step, p) if pair else zero
         identity_e = self.identity.e_step(step) if self.identity else zero
+        local_d = (self.local.d_step(real_in, labels, fake_in, fake_labels) if self.local
+                   else zero)  # the windows of what the main D saw, augmented alike
 
         self.d_local.requires_grad_(False)
         self.opt_g.zero_grad(set_to_none=True)
+        fake_in = seen(fake)
         with acc.autocast():
             if cfg.classify:
-                g_logits, cls_fake = self.d_local(seen(fake), fake_labels, with_class=True)
+                g_logits, cls_fake = self.d_local(fake_in, fake_labels, with_class=True)
                 g_logits = g_logits.float()
             else:
-                g_logits = self.d_local(seen(fake), fake_labels).float()
+                g_logits = self.d_local(fake_in, fake_labels).float()
         loss_g = g_loss(g_logits, cfg.loss)
         if cfg.classify:  # G's faces must be read as the emotion they were asked for
             loss_g = loss_g + cfg.classify * F.cross_entropy(cls_fake.float(),
@@ -244,7 +206,14 @@ class GANTrainer:
                    else torch.zeros((), device=loss_g.device))
         pair_g = self.pairs.g_loss(pair_fakes, pair[1], step, p) if pair else zero
         identity_g = self.identity.g_loss(pair_fakes, step) if self.identity else zero
-        acc.backward(loss_g + pair_g + identity_g - cfg.diversity * seeking)
+        local_g = self.local.g_loss(fake_in, fake_labels) if self.local else zero
+        linear = zero
+        if middle is not None:  # D's reading of the emotion along each path must be straight
+            with acc.autocast():
+                evidence = self.d.emotion_logits(torch.cat([pair_fakes, middle_fakes]))
+            linear = path_linearity(evidence, middle[2])
+        acc.backward(loss_g + pair_g + identity_g + local_g + cfg.linearity * linear
+                     - cfg.diversity * seeking)
         self.opt_g.step()
         self.d_local.requires_grad_(True)
         update_ema(self.ema, self.g, ema_decay(step, cfg.ema_decay, cfg.ema_warmup))
@@ -253,7 +222,8 @@ class GANTrainer:
                               torch.sigmoid(d_fake).mean(), seeking.float(),
                               d_real.detach().sign().mean(), penalty.detach(),
                               torch.tensor(p, device=d_real.device), pair_d,
-                              pair_g.detach(), identity_e, identity_g.detach()]).detach()
+                              pair_g.detach(), identity_e, identity_g.detach(), local_d,
+                              local_g.detach(), linear.detach()]).detach()
         losses = values[:2]
         self._bad |= (~torch.isfinite(losses) | (losses > self.cfg.max_loss)).any()
         self._sums += values
@@ -354,7 +324,7 @@ class GANTrainer:
 
         One list for saving and loading, so the two cannot disagree (the pair D's parts
         are there only when `pairs` is on, LeCam's running means only when `lecam` is, the
-        identity encoder only when `identity` is).
+        identity encoder only when `identity` is, the inner-face D only when `local` is).
         """
         modules: list[tuple[str, torch.nn.Module]] = [("G", self.g), ("D", self.d),
                                                       ("EMA", self.ema)]
@@ -369,6 +339,9 @@ class GANTrainer:
         if self.identity is not None:
             modules.append(("ID", self.identity.e))
             optimizers.append(("optID", self.identity.opt))
+        if self.local is not None:
+            modules.append(("LD", self.local.d))
+            optimizers.append(("optLD", self.local.opt))
         return modules, optimizers
 
     def _state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

@@ -1,0 +1,54 @@
+"""Inner-face D: the window it judges, its config checks and a resumable run."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from data_fixtures import make_london
+from test_pairs import assert_switch_resumes_exactly_and_changes_g, train
+
+from contemo.training.local import inner_window, local_resolution, window_pixels
+
+
+def test_window_is_placed_by_fractions_and_kept_inside_the_frame():
+    assert window_pixels(64, (0.5, 0.58, 0.5)) == (16, 21, 32)
+    assert window_pixels(128, (0.5, 0.58, 0.5)) == (32, 42, 64)
+    # a window that would leave the frame is moved back inside, its side kept
+    assert window_pixels(64, (0.95, 0.05, 0.5)) == (32, 0, 32)
+
+
+def test_inner_window_is_half_the_side_and_passes_g_gradients():
+    x = torch.arange(64 * 64, dtype=torch.float32).view(1, 1, 64, 64).expand(2, 3, 64, 64)
+    out = inner_window(x, (0.5, 0.58, 0.5))
+    assert out.shape == (2, 3, 32, 32)
+    assert torch.equal(out, x[..., 21:53, 16:48])  # half the side: the pixels themselves
+    wide = torch.rand(2, 3, 64, 64, requires_grad=True)
+    resized = inner_window(wide, (0.5, 0.5, 0.75))  # 48 px, resized to 32
+    assert resized.shape == (2, 3, 32, 32)
+    resized.sum().backward()
+    grad = wide.grad.abs().sum(dim=(0, 1))
+    assert grad[8:56, 8:56].min() > 0 and grad[:8].sum() == 0 and grad[:, 56:].sum() == 0
+    with pytest.raises(ValueError, match="32 px"):
+        local_resolution(32)
+
+
+def test_local_run_resumes_exactly_changes_g_and_refuses_bad_settings(tmp_path, capsys):
+    from safetensors import safe_open
+
+    data = make_london(tmp_path / "london", people=4)
+    extra = ["--layout", "london", "--set", "model.resolution=64", "--set", "local=1"]
+    assert_switch_resumes_exactly_and_changes_g(data, tmp_path, extra)
+    (run,) = [p for p in (tmp_path / "a").iterdir() if p.is_dir()]
+    ckpt = max((run / "checkpoints").glob("*.safetensors"))
+    with safe_open(str(ckpt), "pt") as f:
+        keys = list(f.keys())
+    assert any(k.startswith("LD.") for k in keys) and any(k.startswith("optLD") for k in keys)
+    rows = [line for line in (run / "stats.jsonl").read_text().splitlines() if line]
+    assert rows and all('"local_d"' in r for r in rows)
+    for bad, field in ((["--set", "local_box=0.5,0.5"], "local_box"),
+                       (["--set", "local_box=0.5,0.5,0"], "local_box"),
+                       (["--set", "local=1"], "local")):  # tiny is 32 px: nothing to halve
+        capsys.readouterr()
+        assert train(data, tmp_path / "bad", "--steps", "1", "--layout", "london", *bad) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and field in err[0], err

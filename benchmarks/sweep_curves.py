@@ -1,7 +1,7 @@
 """Overlay one emotion's mean valence (or arousal) curve from several sweeps, and table them.
 
 Run: `python benchmarks/sweep_curves.py NAME=SWEEP_DIR [NAME=SWEEP_DIR ...] [--emotion happy]
-[--axis valence] --out PNG [--json JSON]` (SWEEP_DIR: what `contemo evaluate sweep --out`
+[--axis valence] --out PNG [--json JSON] [--keep JSON]` (SWEEP_DIR: what `contemo evaluate sweep --out`
 wrote). Prints each sweep's signed monotonicity (Spearman of step vs the mean, as
 summary.json has it) and per-face monotonicity, and writes the figure and a JSON of every
 curve (default: beside the PNG).
@@ -22,7 +22,7 @@ from typing import Any
 
 from contemo.errors import ContemoError
 from contemo.figures import plot_figure, save_plot
-from contemo.fileio import atomic_write_json
+from contemo.fileio import atomic_write_json, read_json
 
 
 def parse_pair(text: str) -> tuple[str, Path]:
@@ -51,6 +51,17 @@ def read_curve(folder: Path, emotion: str, axis: str) -> dict[str, Any]:
             "monotonicity_per_face": summary["monotonicity_per_face"][axis]}
 
 
+def kept_curves(path: Path, emotion: str, axis: str) -> dict[str, dict[str, Any]]:
+    """Return the curves of an earlier JSON of this script, whose sweeps may be gone."""
+    data = read_json(path)
+    if not isinstance(data, dict) or not isinstance(data.get("curves"), dict):
+        raise ContemoError(f"{path}: expected a JSON written by sweep_curves.py (no 'curves')")
+    if (data.get("emotion"), data.get("axis")) != (emotion, axis):
+        raise ContemoError(f"{path}: its curves are {data.get('emotion')} {data.get('axis')}, "
+                           f"not {emotion} {axis}")
+    return dict(data["curves"])
+
+
 def plot(curves: dict[str, dict[str, Any]], emotion: str, axis: str, out: Path) -> Path:
     """Return `out` after drawing every curve against the interpolation weight."""
     fig = plot_figure(figsize=(6.4, 4.0))
@@ -72,10 +83,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--axis", choices=("valence", "arousal"), default="valence")
     ap.add_argument("--out", type=Path, required=True, help="PNG to write")
     ap.add_argument("--json", type=Path, help="curves JSON to write (default: OUT.json)")
+    ap.add_argument("--keep", type=Path, metavar="JSON",
+                    help="start from the curves of an earlier JSON of this script (same "
+                         "emotion and axis); the sweeps given add to them or replace "
+                         "a curve of the same name")
     args = ap.parse_args(argv)
     try:
-        curves = {name: read_curve(folder, args.emotion, args.axis)
-                  for name, folder in map(parse_pair, args.sweeps)}
+        curves = kept_curves(args.keep, args.emotion, args.axis) if args.keep else {}
+        curves.update({name: read_curve(folder, args.emotion, args.axis)
+                       for name, folder in map(parse_pair, args.sweeps)})
     except ContemoError as err:
         print(f"sweep_curves: {err}", file=sys.stderr)
         return 1

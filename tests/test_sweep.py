@@ -247,3 +247,13 @@ def test_sweep_curves_benchmark_reads_real_sweeps_and_names_a_bad_folder(swept, 
     assert capsys.readouterr().err.strip() == (
         f"sweep_curves: {tmp_path / 'steps.json'}: missing; expected the output folder of "
         "`contemo evaluate sweep`")
+    # --keep: the earlier figure's curves stay (their sweeps may be gone), new names add
+    kept = tmp_path / "more.png"
+    assert sweep_curves.main([f"d={out}", "--keep", str(png.with_suffix(".json")),
+                              "--out", str(kept)]) == 0
+    assert list(json.loads(kept.with_suffix(".json").read_text())["curves"]) == ["a=b", "c", "d"]
+    capsys.readouterr()
+    assert sweep_curves.main([f"d={out}", "--keep", str(png.with_suffix(".json")),
+                              "--emotion", "sad", "--out", str(kept)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "happy valence, not sad valence" in err[0]

@@ -96,14 +96,14 @@ class GANTrainer:
         self.lecam = LeCam(config.lecam, device) if config.lecam else None
         self.identity = IdentityTerm(config, accelerator, images, data.pairs, fused,
                                      self.fast.channels_last) if config.identity else None
-        self.local = LocalTerm(config, accelerator, fused,
+        self.inner = LocalTerm(config, accelerator, fused,  # the inner-face D (`local`)
                                self.fast.channels_last) if config.local else None
         if resume is not None:
             self._load(resume, opt_g, opt_d)
         g_run, self.d_local = (torch.compile(g), torch.compile(d)) if self.fast.compile else (g, d)
         self.g_train, self.d_train, self.opt_g, self.opt_d = accelerator.prepare(
             g_run, self.d_local, opt_g, opt_d)
-        for term in (self.pairs, self.identity, self.local):
+        for term in (self.pairs, self.identity, self.inner):
             if term is not None:
                 term.prepare()
         self.sampler = BatchSampler(
@@ -186,7 +186,7 @@ class GANTrainer:
         zero = torch.zeros((), device=d_real.device)
         pair_d = self.pairs.d_step(pair[0], pair[1], pair_fakes, step, p) if pair else zero
         identity_e = self.identity.e_step(step) if self.identity else zero
-        local_d = (self.local.d_step(real_in, labels, fake_in, fake_labels) if self.local
+        local_d = (self.inner.d_step(real_in, labels, fake_in, fake_labels) if self.inner
                    else zero)  # the windows of what the main D saw, augmented alike
 
         self.d_local.requires_grad_(False)
@@ -206,7 +206,7 @@ class GANTrainer:
                    else torch.zeros((), device=loss_g.device))
         pair_g = self.pairs.g_loss(pair_fakes, pair[1], step, p) if pair else zero
         identity_g = self.identity.g_loss(pair_fakes, step) if self.identity else zero
-        local_g = self.local.g_loss(fake_in, fake_labels) if self.local else zero
+        local_g = self.inner.g_loss(fake_in, fake_labels) if self.inner else zero
         linear = zero
         if middle is not None:  # D's reading of the emotion along each path must be straight
             with acc.autocast():
@@ -339,9 +339,9 @@ class GANTrainer:
         if self.identity is not None:
             modules.append(("ID", self.identity.e))
             optimizers.append(("optID", self.identity.opt))
-        if self.local is not None:
-            modules.append(("LD", self.local.d))
-            optimizers.append(("optLD", self.local.opt))
+        if self.inner is not None:
+            modules.append(("LD", self.inner.d))
+            optimizers.append(("optLD", self.inner.opt))
         return modules, optimizers
 
     def _state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

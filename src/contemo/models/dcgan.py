@@ -149,19 +149,17 @@ class Discriminator(nn.Module):
         out = self.head(minibatch_std(h, v)).flatten(1).squeeze(1)
         pooled = h.sum(dim=(2, 3))
         logits = out + (self.label_proj(v.to(pooled.dtype)) * pooled).sum(dim=1)
-        if not with_class:
-            return logits
-        if self.classifier is None:
-            raise ValueError("this discriminator has no classifier (model.d_classifier=false)")
-        return logits, self.classifier(pooled / (h.shape[2] * h.shape[3]))
-
+        return (logits, self._emotions(h)) if with_class else logits
 
     def emotion_logits(self, x: torch.Tensor) -> torch.Tensor:
         """Return the AC-GAN head's emotion logits (N, num_labels) for images, without the
         real/fake logit (training/linearity.py reads the expression along a path with it)."""
+        return self._emotions(self.features(x))
+
+    def _emotions(self, h: torch.Tensor) -> torch.Tensor:
+        """Return the AC-GAN head's logits for D's last feature maps `h` (N, C, 4, 4)."""
         if self.classifier is None:
             raise ValueError("this discriminator has no classifier (model.d_classifier=false)")
-        h = self.features(x)
         return self.classifier(h.sum(dim=(2, 3)) / (h.shape[2] * h.shape[3]))
 
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 import torch
-from test_pairs import assert_pair_switch_reaches_g_and_needs_the_pair_d, train
+from test_pairs import assert_pair_switch_reaches_g_and_needs_the_pair_d, run_keys_and_stats, train
 
 from contemo.models.config import MODEL_PRESETS
 from contemo.training.identity import EMBED_DIM, IdentityEncoder, info_nce
@@ -36,16 +36,10 @@ def test_encoder_gives_unit_embeddings_independent_of_the_batch():
 
 
 def test_identity_run_resumes_exactly_changes_g_and_needs_the_pair_d(tmp_path, capsys):
-    from safetensors import safe_open
-
     data, extra = assert_pair_switch_reaches_g_and_needs_the_pair_d(tmp_path, capsys,
                                                                    "identity=1")
-    (run,) = [p for p in (tmp_path / "a").iterdir() if p.is_dir()]
-    ckpt = max((run / "checkpoints").glob("*.safetensors"))
-    with safe_open(str(ckpt), "pt") as f:
-        keys = list(f.keys())
+    keys, rows = run_keys_and_stats(tmp_path / "a")
     assert any(k.startswith("ID.") for k in keys) and any(k.startswith("optID") for k in keys)
-    rows = [line for line in (run / "stats.jsonl").read_text().splitlines() if line]
     assert all('"identity_e"' in r for r in rows)
     capsys.readouterr()
     assert train(data, tmp_path / "bad", "--steps", "1", *extra[:-1], "identity_tau=0") == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from data_fixtures import make_london
-from test_pairs import assert_switch_resumes_exactly_and_changes_g, train
+from test_pairs import assert_switch_resumes_exactly_and_changes_g, run_keys_and_stats, train
 
 from contemo.training.local import inner_window, local_resolution, window_pixels
 
@@ -33,17 +33,11 @@ def test_inner_window_is_half_the_side_and_passes_g_gradients():
 
 
 def test_local_run_resumes_exactly_changes_g_and_refuses_bad_settings(tmp_path, capsys):
-    from safetensors import safe_open
-
     data = make_london(tmp_path / "london", people=4)
     extra = ["--layout", "london", "--set", "model.resolution=64", "--set", "local=1"]
     assert_switch_resumes_exactly_and_changes_g(data, tmp_path, extra)
-    (run,) = [p for p in (tmp_path / "a").iterdir() if p.is_dir()]
-    ckpt = max((run / "checkpoints").glob("*.safetensors"))
-    with safe_open(str(ckpt), "pt") as f:
-        keys = list(f.keys())
+    keys, rows = run_keys_and_stats(tmp_path / "a")
     assert any(k.startswith("LD.") for k in keys) and any(k.startswith("optLD") for k in keys)
-    rows = [line for line in (run / "stats.jsonl").read_text().splitlines() if line]
     assert rows and all('"local_d"' in r for r in rows)
     for bad, field in ((["--set", "local_box=0.5,0.5"], "local_box"),
                        (["--set", "local_box=0.5,0.5,0"], "local_box"),

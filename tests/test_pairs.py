@@ -101,6 +101,17 @@ def test_mixed_training_resumes_exactly(tmp_path):
     assert_resume_is_exact(data, tmp_path, extra)
 
 
+def run_keys_and_stats(out: Path) -> tuple[list[str], list[str]]:
+    """Return the tensor names of the newest checkpoint of the one run under `out`, and
+    the lines of its stats.jsonl (what a switch's test checks it saved and logged)."""
+    from safetensors import safe_open
+
+    (run,) = [p for p in out.iterdir() if p.is_dir()]
+    with safe_open(str(max((run / "checkpoints").glob("*.safetensors"))), "pt") as f:
+        keys = list(f.keys())
+    return keys, [line for line in (run / "stats.jsonl").read_text().splitlines() if line]
+
+
 def assert_resume_is_exact(data: Path, tmp_path: Path, extra: list[str]) -> dict:
     """Train 4 steps, and 2 steps resumed to 4; assert equal generators; return the first."""
     from safetensors.torch import load_file

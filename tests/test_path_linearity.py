@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 import torch
 from data_fixtures import make_london
-from test_pairs import assert_switch_resumes_exactly_and_changes_g, train
+from test_pairs import assert_switch_resumes_exactly_and_changes_g, run_keys_and_stats, train
 
 from contemo.models import Discriminator
 from contemo.models.config import MODEL_PRESETS
@@ -56,8 +56,7 @@ def test_linearity_run_resumes_exactly_changes_g_and_needs_pairs_and_the_head(tm
     extra = ["--layout", "london", "--set", "pairs=1", "--set", "pair_batch=3", *head,
              "--set", "linearity=1"]
     assert_switch_resumes_exactly_and_changes_g(data, tmp_path, extra)
-    (run,) = [p for p in (tmp_path / "a").iterdir() if p.is_dir()]
-    rows = [line for line in (run / "stats.jsonl").read_text().splitlines() if line]
+    _, rows = run_keys_and_stats(tmp_path / "a")
     assert rows and all(json.loads(r)["linearity"] > 0 for r in rows)
     for args, needs in ((head, "pairs > 0"), (["--set", "pairs=1"], "classify > 0")):
         capsys.readouterr()

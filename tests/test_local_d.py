@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from data_fixtures import make_london
-from test_pairs import assert_switch_resumes_exactly_and_changes_g, run_keys_and_stats, train
+from test_pairs import assert_refused_in_one_line, london_switch_run
 
 from contemo.training.local import inner_window, local_resolution, window_pixels
 
@@ -33,16 +32,8 @@ def test_inner_window_is_half_the_side_and_passes_g_gradients():
 
 
 def test_local_run_resumes_exactly_changes_g_and_refuses_bad_settings(tmp_path, capsys):
-    data = make_london(tmp_path / "london", people=4)
-    extra = ["--layout", "london", "--set", "model.resolution=64", "--set", "local=1"]
-    assert_switch_resumes_exactly_and_changes_g(data, tmp_path, extra)
-    keys, rows = run_keys_and_stats(tmp_path / "a")
-    assert any(k.startswith("LD.") for k in keys) and any(k.startswith("optLD") for k in keys)
-    assert rows and all('"local_d"' in r for r in rows)
-    for bad, field in ((["--set", "local_box=0.5,0.5"], "local_box"),
-                       (["--set", "local_box=0.5,0.5,0"], "local_box"),
-                       (["--set", "local=1"], "local")):  # tiny is 32 px: nothing to halve
-        capsys.readouterr()
-        assert train(data, tmp_path / "bad", "--steps", "1", "--layout", "london", *bad) == 2
-        err = capsys.readouterr().err.strip().splitlines()
-        assert len(err) == 1 and field in err[0], err
+    data, _ = london_switch_run(tmp_path, ["--set", "local=1"], "LD", "local_d")
+    assert_refused_in_one_line(data, tmp_path / "bad", capsys, [
+        (["--set", "local_box=0.5,0.5"], "local_box"),
+        (["--set", "local_box=0.5,0.5,0"], "local_box"),
+        (["--set", "local=1"], "local")])  # tiny is 32 px: nothing to halve

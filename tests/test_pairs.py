@@ -112,6 +112,32 @@ def run_keys_and_stats(out: Path) -> tuple[list[str], list[str]]:
     return keys, [line for line in (run / "stats.jsonl").read_text().splitlines() if line]
 
 
+def london_switch_run(tmp_path: Path, extra: list[str], prefix: str, stat: str
+                      ) -> tuple[Path, list[str]]:
+    """Check a 64 px London run whose last two arguments turn a switch on: exact resume, a G
+    unlike the run without it, its parts saved under `prefix` with their optimiser
+    (`opt` + prefix), and `stat` in every stats line. Return (the data, the stats lines)."""
+    data = make_london(tmp_path / "london", people=4)
+    assert_switch_resumes_exactly_and_changes_g(
+        data, tmp_path, ["--layout", "london", "--set", "model.resolution=64", *extra])
+    keys, rows = run_keys_and_stats(tmp_path / "a")
+    assert any(k.startswith(f"{prefix}.") for k in keys), keys
+    assert any(k.startswith(f"opt{prefix}") for k in keys), keys
+    assert rows and all(f'"{stat}"' in r for r in rows)
+    return data, rows
+
+
+def assert_refused_in_one_line(data: Path, out: Path, capsys, cases: list[tuple[list[str], str]]
+                               ) -> None:
+    """Assert that a 1-step London run with each case's arguments stops with exit 2 and one
+    line of error naming the case's field."""
+    for arguments, field in cases:
+        capsys.readouterr()
+        assert train(data, out, "--steps", "1", "--layout", "london", *arguments) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and field in err[0], err
+
+
 def assert_resume_is_exact(data: Path, tmp_path: Path, extra: list[str]) -> dict:
     """Train 4 steps, and 2 steps resumed to 4; assert equal generators; return the first."""
     from safetensors.torch import load_file

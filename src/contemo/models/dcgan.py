@@ -142,14 +142,30 @@ class Discriminator(nn.Module):
                 if isinstance(m, (nn.Conv2d, nn.Linear)):
                     nn.utils.parametrizations.spectral_norm(m)
 
-    def forward(self, x: torch.Tensor, v: torch.Tensor, with_class: bool = False
-                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """Return real/fake logits, and with `with_class` also emotion logits (N, 6)."""
-        h = self.features(x)
+    def forward(self, x: torch.Tensor, v: torch.Tensor, with_class: bool = False,
+                with_maps: bool = False) -> torch.Tensor | tuple[torch.Tensor, ...]:
+        """Return real/fake logits, then (if asked) emotion logits (N, 6), then the feature
+        maps at 16x16 and 8x8 (the self-supervised decoders of training/recon.py read them)."""
+        maps: dict[int, torch.Tensor] = {}
+        h = x
+        for layer in self.features:
+            h = layer(h)
+            if with_maps and isinstance(layer, nn.LeakyReLU) and h.shape[-1] in MAP_SIZES:
+                maps[h.shape[-1]] = h
         out = self.head(minibatch_std(h, v)).flatten(1).squeeze(1)
         pooled = h.sum(dim=(2, 3))
         logits = out + (self.label_proj(v.to(pooled.dtype)) * pooled).sum(dim=1)
-        return (logits, self._emotions(h)) if with_class else logits
+        extras: tuple[torch.Tensor, ...] = (self._emotions(h),) if with_class else ()
+        if with_maps:
+            extras += tuple(maps[size] for size in MAP_SIZES)
+        return (logits, *extras) if extras else logits
+
+    def map_channels(self) -> tuple[int, ...]:
+        """Return the channels of the maps `forward(with_maps=True)` returns, in MAP_SIZES order."""
+        c = self.config
+        chans = [block_width(c.d_width, 2**i, c.max_width_mult) for i in range(c.num_blocks)]
+        # D's block i halves the side i + 1 times: R/2 ... 4 px
+        return tuple(chans[(c.resolution // size).bit_length() - 2] for size in MAP_SIZES)
 
     def emotion_logits(self, x: torch.Tensor) -> torch.Tensor:
         """Return the AC-GAN head's emotion logits (N, num_labels) for images, without the
@@ -161,6 +177,9 @@ class Discriminator(nn.Module):
         if self.classifier is None:
             raise ValueError("this discriminator has no classifier (model.d_classifier=false)")
         return self.classifier(h.sum(dim=(2, 3)) / (h.shape[2] * h.shape[3]))
+
+
+MAP_SIZES = (16, 8)  # the D feature maps training/recon.py decodes (FastGAN's choice)
 
 
 def minibatch_std(h: torch.Tensor, v: torch.Tensor) -> torch.Tensor:

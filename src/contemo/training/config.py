@@ -110,6 +110,13 @@ class TrainConfig:
     # blend of its two labels, and D's emotion head must read it on the straight line
     # between the ends; its G loss weight (0 = off; needs pairs > 0 and classify > 0).
     linearity: float = 0.0
+    # Self-supervised D (training/recon.py, FastGAN): decoders redraw each real face, and a
+    # random quarter of it, from D's 8x8 and 16x16 maps; the L1 loss's weight in D's
+    # objective (0 = off; needs model.resolution >= 64).
+    recon: float = 0.0
+    # The same for the identity-pair D, whose decoders redraw both faces of a real pair
+    # (0 = off; needs pairs > 0).
+    pair_recon: float = 0.0
     # Label mixing (training/mixing.py): this share of G's faces per step is asked for a
     # blend of two emotions, so the middle of a path is trained too; 0 = off (the paper).
     mix: float = 0.0
@@ -175,6 +182,15 @@ class TrainConfig:
              "expected three fractions in (0, 1]: centre x, centre y, side")
         need(not self.local or self.model.resolution >= 64, "local",
              "needs model.resolution >= 64 (the window is judged at half the resolution)")
+        need(self.recon >= 0 and math.isfinite(self.recon), "recon", "expected >= 0")
+        need(not self.recon or self.model.resolution >= 64, "recon",
+             "needs model.resolution >= 64 (a quarter of the face is redrawn at 32 px)")
+        need(self.pair_recon >= 0 and math.isfinite(self.pair_recon), "pair_recon",
+             "expected >= 0")
+        need(not self.pair_recon or self.pairs, "pair_recon",
+             "needs the pair D: set pairs > 0 too")
+        need(not self.pair_recon or self.model.resolution >= 64, "pair_recon",
+             "needs model.resolution >= 64 (a quarter of the face is redrawn at 32 px)")
         need(self.linearity >= 0 and math.isfinite(self.linearity), "linearity", "expected >= 0")
         need(not self.linearity or self.pairs, "linearity", "needs the pair D: set pairs > 0 too")
         need(not self.linearity or self.classify, "linearity",

@@ -51,6 +51,7 @@ from contemo.training.local import LocalTerm
 from contemo.training.losses import d_loss, g_loss
 from contemo.training.mixing import mix_labels
 from contemo.training.pairs import PairTerm
+from contemo.training.recon import ReconTerm
 from contemo.training.rng import get_rng_state, set_rng_state
 from contemo.training.runs import CHECKPOINTS, RunLog, truncate_stats
 
@@ -58,7 +59,7 @@ EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 # What stats.jsonl logs per window (means): the order of the sums _train_step keeps.
 STAT_NAMES = ("loss_d", "loss_g", "d_real", "d_fake", "mode_seeking", "r_t", "r1", "augment_p",
               "pair_d", "pair_g", "identity_e", "identity_g", "local_d", "local_g",
-              "linearity")
+              "linearity", "recon")
 ADA_INTERVAL = 4  # steps between updates of the adaptive augmentation probability
 BN_SEED = 12345  # fixed noise for BN re-estimation: the same statistics at every grid
 
@@ -98,12 +99,14 @@ class GANTrainer:
                                      self.fast.channels_last) if config.identity else None
         self.inner = LocalTerm(config, accelerator, fused,  # the inner-face D (`local`)
                                self.fast.channels_last) if config.local else None
+        self.recon = ReconTerm(config, accelerator, d.map_channels(),  # self-supervised D
+                               fused) if config.recon else None
         if resume is not None:
             self._load(resume, opt_g, opt_d)
         g_run, self.d_local = (torch.compile(g), torch.compile(d)) if self.fast.compile else (g, d)
         self.g_train, self.d_train, self.opt_g, self.opt_d = accelerator.prepare(
             g_run, self.d_local, opt_g, opt_d)
-        for term in (self.pairs, self.identity, self.inner):
+        for term in (self.pairs, self.identity, self.inner, self.recon):
             if term is not None:
                 term.prepare()
         self.sampler = BatchSampler(
@@ -158,12 +161,15 @@ class GANTrainer:
         with acc.no_sync(self.d_train):  # all-reduce D's gradient once, after the fake pass
             real_in = seen(real).detach().requires_grad_(r1_step)
             with acc.autocast():
-                if cfg.classify:
-                    d_real, cls_real = self.d_train(real_in, labels, with_class=True)
-                    d_real = d_real.float()
-                else:
-                    d_real = self.d_train(real_in, labels).float()
+                out = self.d_train(real_in, labels, with_class=bool(cfg.classify),
+                                   with_maps=self.recon is not None)
+                d_real, *extras = out if isinstance(out, tuple) else (out,)
+                d_real = d_real.float()
             loss_real = d_loss(d_real, True, cfg.loss)
+            if cfg.classify:
+                cls_real = extras.pop(0)
+            redrawn = (self.recon.loss(real_in, *extras, step) if self.recon is not None
+                       else torch.zeros((), device=d_real.device))  # D's maps redraw the face
             if cfg.classify:  # D's emotion head learns from real faces only
                 classified = F.cross_entropy(cls_real.float(), labels.argmax(dim=1))
                 loss_real = loss_real + cfg.classify * classified
@@ -173,7 +179,7 @@ class GANTrainer:
                 penalty = grad.float().square().sum(dim=(1, 2, 3)).mean() * (
                     cfg.r1 / 2 * cfg.r1_every)
             held = self.lecam.real_term(d_real) if self.lecam is not None else 0.0
-            acc.backward(loss_real + penalty + held)  # LeCam: D(real) held near mean D(fake)
+            acc.backward(loss_real + redrawn + penalty + held)  # LeCam: D(real) held near mean D(fake)
         fake_in = seen(fake.detach())
         with acc.autocast():
             d_fake = self.d_train(fake_in, fake_labels).float()
@@ -181,6 +187,8 @@ class GANTrainer:
         held = self.lecam.fake_term(d_fake) if self.lecam is not None else 0.0
         acc.backward(loss_fake + held)
         self.opt_d.step()
+        if self.recon is not None:
+            self.recon.step()
         if self.lecam is not None:
             self.lecam.update(d_real, d_fake, acc)
         zero = torch.zeros((), device=d_real.device)
@@ -223,7 +231,7 @@ class GANTrainer:
                               d_real.detach().sign().mean(), penalty.detach(),
                               torch.tensor(p, device=d_real.device), pair_d,
                               pair_g.detach(), identity_e, identity_g.detach(), local_d,
-                              local_g.detach(), linear.detach()]).detach()
+                              local_g.detach(), linear.detach(), redrawn.detach()]).detach()
         losses = values[:2]
         self._bad |= (~torch.isfinite(losses) | (losses > self.cfg.max_loss)).any()
         self._sums += values
@@ -324,7 +332,8 @@ class GANTrainer:
 
         One list for saving and loading, so the two cannot disagree (the pair D's parts
         are there only when `pairs` is on, LeCam's running means only when `lecam` is, the
-        identity encoder only when `identity` is, the inner-face D only when `local` is).
+        identity encoder only when `identity` is, the inner-face D only when `local` is, the
+        decoders only when `recon` is).
         """
         modules: list[tuple[str, torch.nn.Module]] = [("G", self.g), ("D", self.d),
                                                       ("EMA", self.ema)]
@@ -336,12 +345,18 @@ class GANTrainer:
             optimizers.append(("optP", self.pairs.opt))
             if self.pairs.lecam is not None:
                 modules.append(("LCP", self.pairs.lecam))
+            if self.pairs.recon is not None:
+                modules.append(("RCP", self.pairs.recon.decoders))
+                optimizers.append(("optRCP", self.pairs.recon.opt))
         if self.identity is not None:
             modules.append(("ID", self.identity.e))
             optimizers.append(("optID", self.identity.opt))
         if self.inner is not None:
             modules.append(("LD", self.inner.d))
             optimizers.append(("optLD", self.inner.opt))
+        if self.recon is not None:
+            modules.append(("RC", self.recon.decoders))
+            optimizers.append(("optRC", self.recon.opt))
         return modules, optimizers
 
     def _state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

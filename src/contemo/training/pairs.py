@@ -39,6 +39,7 @@ from contemo.training.augment import augment, parse_ops
 from contemo.training.batches import real_batch, step_generator
 from contemo.training.lecam import LeCam
 from contemo.training.losses import d_loss, g_loss
+from contemo.training.recon import ReconTerm
 
 
 class PairSampler:
@@ -131,12 +132,17 @@ class PairTerm:
                                    accelerator.device, channels_last, persons)
         self.acc = accelerator
         self.d_train: torch.nn.Module = self.d
-        # The pair D memorises 102 real pairs first, so it gets its own LeCam term.
+        # The pair D memorises 102 real pairs first, so it gets its own LeCam term
+        # and, with pair_recon, its own decoders (training/recon.py).
         self.lecam = LeCam(config.lecam, accelerator.device) if config.lecam else None
+        self.recon = ReconTerm(config, accelerator, self.d.map_channels(), fused,
+                               pair=True) if config.pair_recon else None
 
     def prepare(self) -> None:
         """Wrap the pair D and its optimiser for the accelerator (after any resume)."""
         self.d_train, self.opt = self.acc.prepare(self.d, self.opt)
+        if self.recon is not None:
+            self.recon.prepare()
 
     def generator_input(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
                                                    torch.Tensor]:
@@ -160,12 +166,17 @@ class PairTerm:
         probability of each pair_augment op)."""
         seen = self._seen(step, 7, p)
         self.opt.zero_grad(set_to_none=True)
+        real_in = seen(real)
         with self.acc.autocast():
-            on_real = self.d_train(seen(real), labels).float()
+            out = self.d_train(real_in, labels, with_maps=self.recon is not None)
+            on_real, *maps = out if isinstance(out, tuple) else (out,)
+            on_real = on_real.float()
             on_fake = self.d_train(seen(stack_pairs(fakes.detach())), labels).float()
         loss = d_loss(on_real, True, self.loss) + d_loss(on_fake, False, self.loss)
         held = (self.lecam.real_term(on_real) + self.lecam.fake_term(on_fake)
                 if self.lecam is not None else 0.0)
+        if self.recon is not None:  # the pair D's maps must redraw both real faces
+            held = held + self.recon.loss(real_in, *maps, step)
         if self.mismatch:
             others, other_labels = self.sampler.mismatched(step)
             if len(others):
@@ -174,6 +185,8 @@ class PairTerm:
                 loss = loss + self.mismatch * d_loss(on_other, False, self.loss)
         self.acc.backward(loss + held)
         self.opt.step()
+        if self.recon is not None:
+            self.recon.step()
         if self.lecam is not None:
             self.lecam.update(on_real, on_fake, self.acc)
         return loss.detach()

@@ -166,20 +166,19 @@ class GANTrainer:
                 d_real, *extras = out if isinstance(out, tuple) else (out,)
                 d_real = d_real.float()
             loss_real = d_loss(d_real, True, cfg.loss)
-            if cfg.classify:
-                cls_real = extras.pop(0)
+            if cfg.classify:  # D's emotion head learns from real faces only
+                classified = F.cross_entropy(extras.pop(0).float(), labels.argmax(dim=1))
+                loss_real = loss_real + cfg.classify * classified
             redrawn = (self.recon.loss(real_in, *extras, step) if self.recon is not None
                        else torch.zeros((), device=d_real.device))  # D's maps redraw the face
-            if cfg.classify:  # D's emotion head learns from real faces only
-                classified = F.cross_entropy(cls_real.float(), labels.argmax(dim=1))
-                loss_real = loss_real + cfg.classify * classified
             penalty = torch.zeros((), device=d_real.device)
             if r1_step:  # lazy R1: ||grad_x D(x)||^2 on reals, scaled by the interval
                 grad, = torch.autograd.grad(d_real.sum(), real_in, create_graph=True)
                 penalty = grad.float().square().sum(dim=(1, 2, 3)).mean() * (
                     cfg.r1 / 2 * cfg.r1_every)
             held = self.lecam.real_term(d_real) if self.lecam is not None else 0.0
-            acc.backward(loss_real + redrawn + penalty + held)  # LeCam: D(real) held near mean D(fake)
+            # LeCam: D(real) held near mean D(fake)
+            acc.backward(loss_real + redrawn + penalty + held)
         fake_in = seen(fake.detach())
         with acc.autocast():
             d_fake = self.d_train(fake_in, fake_labels).float()

@@ -61,6 +61,18 @@ def test_round_trip_gives_identical_images(tmp_path):
     assert torch.equal(pipe.generate(labels, seeds=[4] * 11), direct)
 
 
+def test_an_undefined_metric_is_saved_as_null_and_the_release_loads(tmp_path):
+    """A correlation of constant predictions is NaN; written as NaN, the model never loads."""
+    g = Generator(MODEL_PRESETS["tiny"]).eval()
+    metrics = {"arousal": {"pcc": float("nan"), "ccc": 0.0}, "steps": [1.0, float("inf")]}
+    save_pretrained(g, tmp_path / "ck", training={"metrics": metrics})
+    text = (tmp_path / "ck" / "config.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    meta = json.loads(text)["training"]["metrics"]
+    assert meta == {"arousal": {"pcc": None, "ccc": 0.0}, "steps": [1.0, None]}
+    EmotionPipeline.from_pretrained(tmp_path / "ck")
+
+
 def test_seed_noise_is_independent_of_batch():
     assert torch.equal(noise_for_seeds([7], 10)[0], noise_for_seeds([1, 2, 7], 10)[2])
     assert not torch.equal(noise_for_seeds([1], 10), noise_for_seeds([2], 10))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 import re
 import tempfile
@@ -53,6 +54,22 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Return `path` after writing `data` to it atomically."""
     return atomic_write(path, lambda tmp: tmp.write_bytes(data))
+
+
+def finite_json(obj: Any) -> Any:
+    """Return `obj` with every NaN or infinite float replaced by None (JSON's null).
+
+    A metric can be undefined (the correlation of constant predictions on a tiny held-out
+    split is NaN), and Python would write it as the literal NaN, which JSON lacks and the
+    release reader refuses: the model it describes would then not load.
+    """
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {key: finite_json(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite_json(value) for value in obj]
+    return obj
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:

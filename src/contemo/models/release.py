@@ -22,7 +22,13 @@ import torch
 
 from contemo import __version__
 from contemo.errors import ContemoError
-from contemo.fileio import atomic_write_json, load_tensors, read_format_json, write_safetensors
+from contemo.fileio import (
+    atomic_write_json,
+    finite_json,
+    load_tensors,
+    read_format_json,
+    write_safetensors,
+)
 
 CONFIG_FILE = "config.json"
 
@@ -66,7 +72,7 @@ def save_pretrained(model: torch.nn.Module, out_dir: str | Path, *,
     write_safetensors(out / kind.weights_file, state, {"format": kind.format})
     atomic_write_json(out / CONFIG_FILE, {
         "format": kind.format, "contemo_version": __version__, **kind.describe(model, **extra),
-        "training": training or {},
+        "training": finite_json(training or {}),  # an undefined metric is null, not NaN
     })
     return out
 

@@ -8,7 +8,11 @@ from dataclasses import replace
 import pytest
 import torch
 from data_fixtures import make_london
-from test_pairs import assert_switch_resumes_exactly_and_changes_g, run_keys_and_stats, train
+from test_pairs import (
+    assert_refused_in_one_line,
+    assert_switch_resumes_exactly_and_changes_g,
+    run_keys_and_stats,
+)
 
 from contemo.models import Discriminator
 from contemo.models.config import MODEL_PRESETS
@@ -58,9 +62,7 @@ def test_linearity_run_resumes_exactly_changes_g_and_needs_pairs_and_the_head(tm
     assert_switch_resumes_exactly_and_changes_g(data, tmp_path, extra)
     _, rows = run_keys_and_stats(tmp_path / "a")
     assert rows and all(json.loads(r)["linearity"] > 0 for r in rows)
-    for args, needs in ((head, "pairs > 0"), (["--set", "pairs=1"], "classify > 0")):
-        capsys.readouterr()
-        assert train(data, tmp_path / "bad", "--steps", "1", "--layout", "london", *args,
-                     "--set", "linearity=1") == 2
-        err = capsys.readouterr().err.strip().splitlines()
-        assert len(err) == 1 and "linearity" in err[0] and needs in err[0], err
+    assert_refused_in_one_line(data, tmp_path / "bad", capsys, [
+        ([*head, "--set", "linearity=1"], "'linearity': needs the pair D: set pairs > 0"),
+        (["--set", "pairs=1", "--set", "linearity=1"],
+         "'linearity': reads the path with D's emotion head: set classify > 0")])

@@ -122,6 +122,7 @@ class Discriminator(nn.Module):
         self.config = config
         c = config
         chans = [block_width(c.d_width, 2**i, c.max_width_mult) for i in range(c.num_blocks)]
+        self.widths = tuple(chans)  # block i's output: R / 2^(i+1) px (R/2 ... 4 px)
         spectral = c.d_norm == "spectral"
         layers: list[nn.Module] = [nn.Conv2d(3 * images, chans[0], 4, 2, 1, bias=spectral),
                                    nn.LeakyReLU(0.2, True)]
@@ -162,10 +163,8 @@ class Discriminator(nn.Module):
 
     def map_channels(self) -> tuple[int, ...]:
         """Return the channels of the maps `forward(with_maps=True)` returns, in MAP_SIZES order."""
-        c = self.config
-        chans = [block_width(c.d_width, 2**i, c.max_width_mult) for i in range(c.num_blocks)]
-        # D's block i halves the side i + 1 times: R/2 ... 4 px
-        return tuple(chans[(c.resolution // size).bit_length() - 2] for size in MAP_SIZES)
+        return tuple(self.widths[(self.config.resolution // size).bit_length() - 2]
+                     for size in MAP_SIZES)
 
     def emotion_logits(self, x: torch.Tensor) -> torch.Tensor:
         """Return the AC-GAN head's emotion logits (N, num_labels) for images, without the
@@ -180,6 +179,13 @@ class Discriminator(nn.Module):
 
 
 MAP_SIZES = (16, 8)  # the D feature maps training/recon.py decodes (FastGAN's choice)
+
+
+def split_outputs(out: torch.Tensor | tuple[torch.Tensor, ...]
+                  ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Return (logits, extras) of a Discriminator's output, whichever extras were asked for
+    (none: the logits alone), so a caller need not branch on its own switches."""
+    return (out[0], list(out[1:])) if isinstance(out, tuple) else (out, [])
 
 
 def minibatch_std(h: torch.Tensor, v: torch.Tensor) -> torch.Tensor:

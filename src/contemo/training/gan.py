@@ -35,6 +35,7 @@ from contemo.emotions import EMOTIONS, NUM_EMOTIONS
 from contemo.errors import ContemoError
 from contemo.generation.pipeline import noise_for_seeds
 from contemo.models import Discriminator, Generator, save_pretrained
+from contemo.models.dcgan import split_outputs
 from contemo.training import checkpoint as ckpt
 from contemo.training import fastpaths
 from contemo.training.augment import AdaptiveP, augment, parse_ops
@@ -161,9 +162,9 @@ class GANTrainer:
         with acc.no_sync(self.d_train):  # all-reduce D's gradient once, after the fake pass
             real_in = seen(real).detach().requires_grad_(r1_step)
             with acc.autocast():
-                out = self.d_train(real_in, labels, with_class=bool(cfg.classify),
-                                   with_maps=self.recon is not None)
-                d_real, *extras = out if isinstance(out, tuple) else (out,)
+                d_real, extras = split_outputs(self.d_train(
+                    real_in, labels, with_class=bool(cfg.classify),
+                    with_maps=self.recon is not None))
                 d_real = d_real.float()
             loss_real = d_loss(d_real, True, cfg.loss)
             if cfg.classify:  # D's emotion head learns from real faces only
@@ -200,14 +201,12 @@ class GANTrainer:
         self.opt_g.zero_grad(set_to_none=True)
         fake_in = seen(fake)
         with acc.autocast():
-            if cfg.classify:
-                g_logits, cls_fake = self.d_local(fake_in, fake_labels, with_class=True)
-                g_logits = g_logits.float()
-            else:
-                g_logits = self.d_local(fake_in, fake_labels).float()
+            g_logits, read = split_outputs(self.d_local(fake_in, fake_labels,
+                                                        with_class=bool(cfg.classify)))
+            g_logits = g_logits.float()
         loss_g = g_loss(g_logits, cfg.loss)
         if cfg.classify:  # G's faces must be read as the emotion they were asked for
-            loss_g = loss_g + cfg.classify * F.cross_entropy(cls_fake.float(),
+            loss_g = loss_g + cfg.classify * F.cross_entropy(read[0].float(),
                                                              fake_labels.argmax(dim=1))
         seeking = (mode_seeking(fake, z, self.diversity_cap) if cfg.diversity
                    else torch.zeros((), device=loss_g.device))

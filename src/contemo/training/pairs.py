@@ -35,6 +35,7 @@ import torch
 from accelerate import Accelerator
 
 from contemo.models import Discriminator
+from contemo.models.dcgan import split_outputs
 from contemo.training.augment import augment, parse_ops
 from contemo.training.batches import real_batch, step_generator
 from contemo.training.lecam import LeCam
@@ -168,8 +169,8 @@ class PairTerm:
         self.opt.zero_grad(set_to_none=True)
         real_in = seen(real)
         with self.acc.autocast():
-            out = self.d_train(real_in, labels, with_maps=self.recon is not None)
-            on_real, *maps = out if isinstance(out, tuple) else (out,)
+            on_real, maps = split_outputs(self.d_train(real_in, labels,
+                                                       with_maps=self.recon is not None))
             on_real = on_real.float()
             on_fake = self.d_train(seen(stack_pairs(fakes.detach())), labels).float()
         loss = d_loss(on_real, True, self.loss) + d_loss(on_fake, False, self.loss)

@@ -52,6 +52,12 @@ class ModelConfig:
     # nearest (Odena et al. 2016: nearest-neighbour 2x resize, then a 3x3 conv), which cannot
     # make the checkerboard of overlapping transposed kernels, the speckle seen on London.
     g_upsample: str = "transposed"
+    # G draws each face as an edit of the same z's Neutral face (GANimation's attention,
+    # Pumarola et al. 2018): one pass renders z under v and under one-hot Neutral, and
+    # face = (1 - m) * neutral + m * colour, with colour and a mask m in [0, 1] drawn under
+    # v. Where m is 0 every emotion shows the very pixels of the person's Neutral face, so
+    # a path keeps its person by construction; `edit_mask` (training) keeps m small.
+    g_edit: bool = False
 
     def __post_init__(self) -> None:
         if self.resolution not in RESOLUTIONS:

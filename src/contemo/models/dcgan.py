@@ -21,7 +21,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from contemo.emotions import NEUTRAL
 from contemo.models.config import ModelConfig
+
+# The edit mask's logit offset (model.g_edit): the mask starts nearly shut (sigmoid(-3) is
+# 0.05), so G first learns one neutral face per z and opens the mask where an emotion needs
+# it. At 0 (half open) the colour path learnt the whole face first: on London the mask was
+# 0.89 open by step 320 with edit_mask=1.
+MASK_START = -3.0
 
 
 def block_width(base: int, mult: int, cap: int) -> int:
@@ -63,7 +70,8 @@ class Generator(nn.Module):
 
         for cin, cout, size in zip(chans, chans[1:], sizes[1:], strict=False):
             layers += [*up(cin, cout), norm(cout, size), nn.ReLU(True)]
-        layers += [*up(chans[-1], 3), nn.Tanh()]
+        self.edit = c.g_edit  # 3 colour channels and, for an edit, a mask channel
+        layers += [*up(chans[-1], 4)] if self.edit else [*up(chans[-1], 3), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         init_dcgan(self)
         # Unit-scale label embedding, like z: with DCGAN's 0.02 the label would start out
@@ -71,8 +79,25 @@ class Generator(nn.Module):
         if self.label_embed is not None:
             nn.init.normal_(self.label_embed.weight, 0.0, 1.0)
 
-    def forward(self, z: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, v: torch.Tensor, with_mask: bool = False
+                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Return the faces, and with `with_mask` (model.g_edit only) also their edit masks.
+
+        With g_edit, z is rendered under v and under one-hot Neutral in one batch, so
+        BatchNorm normalises both halves together, in training and in sampling alike. A
+        Neutral face is its own base whatever its mask, so D judges the base directly.
+        """
         v = v.to(z.dtype)
+        if not self.edit:
+            return self._draw(z, v)
+        n = z.shape[0]
+        neutral = F.one_hot(torch.full((n,), NEUTRAL, device=v.device), v.shape[1]).to(v.dtype)
+        out = self._draw(torch.cat([z, z]), torch.cat([v, neutral]))
+        colour, mask = torch.tanh(out[:, :3]), torch.sigmoid(out[:n, 3:] + MASK_START)
+        face = torch.lerp(colour[n:], colour[:n], mask.to(colour.dtype))
+        return (face, mask) if with_mask else face
+
+    def _draw(self, z: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         h = (z if self.label_embed is None
              else torch.cat([z, self.label_embed(v)], dim=1))[:, :, None, None]
         if not self.conditional:

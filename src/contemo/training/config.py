@@ -117,6 +117,9 @@ class TrainConfig:
     # The same for the identity-pair D, whose decoders redraw both faces of a real pair
     # (0 = off; needs pairs > 0).
     pair_recon: float = 0.0
+    # With model.g_edit: the weight of the mean edit mask in G's loss, so G changes only
+    # what an emotion changes and keeps the rest of its Neutral face (0 = no penalty).
+    edit_mask: float = 0.0
     # Label mixing (training/mixing.py): this share of G's faces per step is asked for a
     # blend of two emotions, so the middle of a path is trained too; 0 = off (the paper).
     mix: float = 0.0
@@ -191,6 +194,9 @@ class TrainConfig:
              "needs the pair D: set pairs > 0 too")
         need(not self.pair_recon or self.model.resolution >= 64, "pair_recon",
              "needs model.resolution >= 64 (a quarter of the face is redrawn at 32 px)")
+        need(self.edit_mask >= 0 and math.isfinite(self.edit_mask), "edit_mask", "expected >= 0")
+        need(not self.edit_mask or self.model.g_edit, "edit_mask",
+             "weighs G's edit masks: set model.g_edit=true too")
         need(self.linearity >= 0 and math.isfinite(self.linearity), "linearity", "expected >= 0")
         need(not self.linearity or self.pairs, "linearity", "needs the pair D: set pairs > 0 too")
         need(not self.linearity or self.classify, "linearity",

@@ -60,7 +60,7 @@ EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 # What stats.jsonl logs per window (means): the order of the sums _train_step keeps.
 STAT_NAMES = ("loss_d", "loss_g", "d_real", "d_fake", "mode_seeking", "r_t", "r1", "augment_p",
               "pair_d", "pair_g", "identity_e", "identity_g", "local_d", "local_g",
-              "linearity", "recon")
+              "linearity", "recon", "edit_mask")
 ADA_INTERVAL = 4  # steps between updates of the adaptive augmentation probability
 BN_SEED = 12345  # fixed noise for BN re-estimation: the same statistics at every grid
 
@@ -147,16 +147,19 @@ class GANTrainer:
         pair = self.pairs.generator_input(step) if self.pairs else None
         middle = (path_middles(pair[2], pair[3], cfg.seed, acc.process_index, step)
                   if pair and cfg.linearity else None)
+        # One forward: G's BatchNorm sees both faces of each pair (and each pair's z once
+        # more, between its labels) together with the batch's faces.
+        zs, vs = [z], [fake_labels]
+        if pair is not None:
+            zs, vs = zs + [pair[2]], vs + [pair[3]]
+        if middle is not None:
+            zs, vs = zs + [middle[0]], vs + [middle[1]]
+        edit = cfg.model.g_edit
         with acc.autocast():
-            if pair is None:
-                fake = self.g_train(z, fake_labels)
-            else:  # one forward: G's BatchNorm sees both faces of each pair together
-                zs, vs = [z, pair[2]], [fake_labels, pair[3]]
-                if middle is not None:  # and each pair's z once more, between its labels
-                    zs, vs = zs + [middle[0]], vs + [middle[1]]
-                every = self.g_train(torch.cat(zs), torch.cat(vs))
-                n, m = z.shape[0], pair[2].shape[0]
-                fake, pair_fakes, middle_fakes = every[:n], every[n:n + m], every[n + m:]
+            every = self.g_train(torch.cat(zs), torch.cat(vs), with_mask=edit)
+        every, mask = every if edit else (every, None)  # g_edit: each face's edit mask
+        n, m = z.shape[0], pair[2].shape[0] if pair is not None else 0
+        fake, pair_fakes, middle_fakes = every[:n], every[n:n + m], every[n + m:]
         self.opt_d.zero_grad(set_to_none=True)
         r1_step = cfg.r1 > 0 and step % cfg.r1_every == 0
         with acc.no_sync(self.d_train):  # all-reduce D's gradient once, after the fake pass
@@ -218,8 +221,9 @@ class GANTrainer:
             with acc.autocast():
                 evidence = self.d.emotion_logits(torch.cat([pair_fakes, middle_fakes]))
             linear = path_linearity(evidence, middle[2])
+        masked = mask.float().mean() if mask is not None else zero  # share of pixels edited
         acc.backward(loss_g + pair_g + identity_g + local_g + cfg.linearity * linear
-                     - cfg.diversity * seeking)
+                     + cfg.edit_mask * masked - cfg.diversity * seeking)
         self.opt_g.step()
         self.d_local.requires_grad_(True)
         update_ema(self.ema, self.g, ema_decay(step, cfg.ema_decay, cfg.ema_warmup))
@@ -229,7 +233,8 @@ class GANTrainer:
                               d_real.detach().sign().mean(), penalty.detach(),
                               torch.tensor(p, device=d_real.device), pair_d,
                               pair_g.detach(), identity_e, identity_g.detach(), local_d,
-                              local_g.detach(), linear.detach(), redrawn.detach()]).detach()
+                              local_g.detach(), linear.detach(), redrawn.detach(),
+                              masked.detach()]).detach()
         losses = values[:2]
         self._bad |= (~torch.isfinite(losses) | (losses > self.cfg.max_loss)).any()
         self._sums += values

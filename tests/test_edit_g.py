@@ -1,0 +1,99 @@
+"""The edit generator (model.g_edit): each face an edit of its z's Neutral face."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from test_pairs import (
+    assert_refused_in_one_line,
+    assert_switch_resumes_exactly_and_changes_g,
+    run_keys_and_stats,
+    train,
+)
+
+from contemo.errors import ContemoError
+from contemo.generation.pipeline import EmotionPipeline
+from contemo.models import Generator
+from contemo.models.config import ModelConfig
+from contemo.training.config import TrainConfig
+
+SMALL = {"resolution": 32, "z_dim": 16, "label_dim": 8, "g_width": 8}
+
+
+def test_faces_differ_between_emotions_only_where_a_mask_is_open():
+    torch.manual_seed(0)
+    g = Generator(ModelConfig(**SMALL, g_norm="conditional", g_edit=True))
+    g(torch.randn(16, 16), torch.eye(6)[torch.arange(16) % 6])  # BatchNorm statistics
+    g.eval()
+    z = torch.randn(4, 16)
+    with torch.no_grad():
+        sad, sad_mask = g(z, torch.eye(6)[[1] * 4], with_mask=True)
+        happy, happy_mask = g(z, torch.eye(6)[[5] * 4], with_mask=True)
+        neutral, _ = g(z, torch.eye(6)[[0] * 4], with_mask=True)
+        base = torch.tanh(g._draw(z, torch.eye(6)[[0] * 4])[:, :3])
+    assert sad.shape == (4, 3, 32, 32) and sad_mask.shape == (4, 1, 32, 32)
+    assert 0 <= float(sad_mask.min()) and float(sad_mask.max()) <= 1
+    assert not torch.allclose(sad, happy)
+    # colour and base lie in [-1, 1], so a face moves from its base by at most 2 * mask
+    bound = 2 * (sad_mask + happy_mask) + 1e-6
+    assert bool(((sad - happy).abs() <= bound).all())
+    assert bool(((happy - base).abs() <= 2 * happy_mask + 1e-6).all())
+    assert torch.allclose(neutral, base, atol=1e-6)  # Neutral is its own base, mask or not
+    assert float(sad_mask.mean()) < 0.5  # the mask starts nearly shut (MASK_START)
+
+
+def test_edit_run_resumes_exactly_logs_its_mask_and_loads_for_generation(tmp_path, capsys):
+    from data_fixtures import make_london
+
+    data = make_london(tmp_path / "london", people=4)
+    extra = ["--layout", "london", "--set", "model.resolution=64", "--set", "model.g_edit=true",
+             "--set", "edit_mask=1"]
+    assert_switch_resumes_exactly_and_changes_g(data, tmp_path, extra)  # the penalty reaches G
+    _, rows = run_keys_and_stats(tmp_path / "a")
+    masks = [float(r.split('"edit_mask": ')[1].split(",")[0]) for r in rows]
+    assert rows and all(0 < m < 1 for m in masks)
+    (run,) = [p for p in (tmp_path / "a").iterdir() if p.is_dir()]
+    pipe = EmotionPipeline.from_pretrained(run / "generator")
+    assert pipe.generator.config.g_edit
+    assert_refused_in_one_line(data, tmp_path / "bad", capsys, [
+        (["--set", "edit_mask=1"], "'edit_mask': weighs G's edit masks: set model.g_edit=true"),
+        (["--set", "model.g_edit=true", "--set", "edit_mask=-1"], "'edit_mask': expected >= 0")])
+    with pytest.raises(ContemoError, match="edit_mask"):
+        TrainConfig(edit_mask=float("nan"))
+
+
+def train_edit_32(tmp_path: Path) -> tuple[Path, Path]:
+    """Train a 32 px edit generator without the penalty for 2 steps; return (data, run)."""
+    from data_fixtures import make_faces
+
+    faces = make_faces(tmp_path / "faces", people=2)
+    assert train(faces, tmp_path / "out", "--steps", "2", "--set", "model.g_edit=true") == 0
+    _, rows = run_keys_and_stats(tmp_path / "out")
+    assert all('"edit_mask": ' in r for r in rows)
+    (run,) = [p for p in (tmp_path / "out").iterdir() if p.is_dir()]
+    return faces, run
+
+
+def test_edit_mask_figure_draws_faces_over_masks_and_refuses_a_plain_g(tmp_path, capsys):
+    from benchmark_fixtures import import_benchmark
+    from PIL import Image
+
+    edit_masks = import_benchmark("edit_masks")
+    faces, run = train_edit_32(tmp_path)  # also: it trains at 32 px without the penalty
+    figure, table = tmp_path / "masks.png", tmp_path / "masks.json"
+    assert edit_masks.main([str(run / "generator"), "--seeds", "0-2", "--steps", "4",
+                            "--out", str(figure), "--json", str(table)]) == 0
+    with Image.open(figure) as im:
+        assert im.size == (2 * 4 * 32, 2 * 2 * 3 * 32)  # 4 steps across, face + mask per seed
+    result = json.loads(table.read_text())
+    assert len(result["mean_mask_by_step"]) == 4
+    assert all(0 < m < 1 for m in result["mean_mask_by_step"]) and 0 <= result["kept_share"] <= 1
+    assert train(faces, tmp_path / "plain", "--steps", "1") == 0
+    (plain,) = [p for p in (tmp_path / "plain").iterdir() if p.is_dir()]
+    capsys.readouterr()
+    assert edit_masks.main([str(plain / "generator"), "--out", str(figure)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not an edit generator (model.g_edit)" in err[0], err

@@ -14,11 +14,11 @@ the [-1, 1] range).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import torch
+from harness import print_and_keep
 
 from contemo.emotions import EMOTIONS
 from contemo.errors import ContemoError
@@ -78,11 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"edit_masks: {err}", file=sys.stderr)
         return 1
     save_png(upscale(figure(faces, masks).numpy(), 2), Path(args.out))
-    result = {"checkpoint": args.checkpoint, "end": args.end, **summary(masks)}
-    print(json.dumps(result))
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
-    return 0
+    return print_and_keep({"checkpoint": args.checkpoint, "end": args.end, **summary(masks)},
+                          args.json)
 
 
 if __name__ == "__main__":

@@ -93,6 +93,18 @@ def write_result(name: str, payload: dict[str, Any]) -> Path:
     return path
 
 
+def print_and_keep(result: dict[str, Any], path: str | None) -> int:
+    """Print `result` as one JSON line, also write it to `path` if given; return exit 0.
+
+    The figure scripts (edit_masks, pair_change) print what they measured for the eye
+    and keep it as a file for the docs.
+    """
+    print(json.dumps(result))
+    if path:
+        Path(path).write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
 def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
     """Print rows as an aligned text table with the given columns."""
     cells = [[_fmt(r.get(c)) for c in columns] for r in rows]

@@ -97,3 +97,36 @@ def test_edit_mask_figure_draws_faces_over_masks_and_refuses_a_plain_g(tmp_path,
     assert edit_masks.main([str(plain / "generator"), "--out", str(figure)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not an edit generator (model.g_edit)" in err[0], err
+
+
+def test_pair_change_compares_real_people_with_g_and_names_a_bad_set_in_one_line(tmp_path,
+                                                                               capsys):
+    import shutil
+
+    from benchmark_fixtures import import_benchmark
+    from data_fixtures import make_london
+
+    pair_change = import_benchmark("pair_change")
+    from data_fixtures import write_image
+
+    data = make_london(tmp_path / "london", people=4)
+    for p in range(1, 5):  # flat photos: Neutral grey 110..140, smiling 200
+        write_image(data / "neutral_front" / f"{p:03d}_03.jpg", (64, 64), (100 + 10 * p,) * 3)
+        write_image(data / "smiling_front" / f"{p:03d}_08.jpg", (64, 64), (200,) * 3)
+    assert train(data, tmp_path / "out", "--steps", "1", "--layout", "london") == 0
+    (run,) = [p for p in (tmp_path / "out").iterdir() if p.is_dir()]
+    table = tmp_path / "change.json"
+    assert pair_change.main(["--data", str(data), "--preset", "tiny", str(run / "generator"),
+                             "--seeds", "4", "--json", str(table)]) == 0
+    result = json.loads(table.read_text())
+    assert result["real"]["people"] == 4
+    # |110..140 - 200| and, each Neutral against the next person's, 10, 10, 10 and 30
+    assert result["real"]["same_person"] == pytest.approx(75 / 127.5, abs=0.01)
+    assert result["real"]["different_people"] == pytest.approx(15 / 127.5, abs=0.01)
+    assert result["generated"][str(run / "generator")] > 0
+    shutil.rmtree(data / "smiling_front")
+    (data / "smiling_front").mkdir()
+    capsys.readouterr()
+    assert pair_change.main(["--data", str(data), "--preset", "tiny"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "smiling_front/: no image files" in err[0], err

@@ -99,8 +99,10 @@ def draw(rows: list[dict], walk: list[dict], out: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(8, 6), dpi=120)
     dots = ax.scatter([r["smile"] for r in rows], [r["same"] for r in rows],
-                      c=[r["variety"] for r in rows], cmap="viridis_r", vmin=0.2, vmax=0.7,
+                      c=[r["variety"] for r in rows], cmap="viridis_r", vmin=0.15, vmax=0.7,
                       s=40, edgecolors="black", linewidths=0.5, zorder=3)
+    # room on the right for the names of the rows that smile most
+    ax.set_xlim(right=max(SMILE_TARGET, *(r["smile"] for r in rows)) + 0.07)
     if walk:
         ax.plot([w["smile"] for w in walk], [w["same"] for w in walk], "--", color="grey",
                 zorder=2, label="london64 at steps " + ", ".join(str(w["step"]) for w in walk))

@@ -11,6 +11,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -225,8 +226,14 @@ def read_only(folder: Path):
     try:
         yield target
     finally:
-        if done:
-            subprocess.run(["umount", str(target)], check=True)
+        if done:  # the kernel may still be letting go of the files: retry, then detach
+            for _ in range(20):
+                if subprocess.run(["umount", str(target)], capture_output=True,
+                                  check=False).returncode == 0:
+                    break
+                time.sleep(0.25)
+            else:
+                subprocess.run(["umount", "-l", str(target)], check=True)
         else:
             for path in [target, *target.rglob("*")]:
                 path.chmod(path.stat().st_mode | 0o200)
@@ -243,6 +250,30 @@ def test_export_and_analyze_work_on_a_read_only_mount(study, tmp_path, capsys):
     capsys.readouterr()
     assert len((tmp_path / "a.csv").read_text().splitlines()) == 1 + 6 * 6
     assert db.read_bytes() == before
+
+
+def test_export_and_analyze_leave_no_file_of_the_study_open(study, tmp_path, capsys):
+    """An answers database left open until garbage collection kept a read-only mount busy."""
+    proc = Path("/proc/self/fd")
+    if not proc.is_dir():
+        pytest.skip("no /proc/self/fd here")
+    db = served_study(study)
+    with AnswerStore(db, read_only=True) as store:
+        assert len(store.rows()) == 36
+
+    def open_in_study() -> list[str]:
+        names = []
+        for fd in proc.iterdir():
+            with contextlib.suppress(OSError):
+                names.append(os.readlink(fd))
+        return [n for n in names if n.startswith(str(study.folder))]
+
+    assert open_in_study() == []
+    assert main(["study", "export", str(study.folder), "--out", str(tmp_path / "a.csv")]) == 0
+    assert main(["study", "analyze", str(study.folder), "--out", str(tmp_path / "an"),
+                 "--bootstrap", "100"]) == 0
+    capsys.readouterr()
+    assert open_in_study() == []
 
 
 def test_a_read_only_store_refuses_writes(study):

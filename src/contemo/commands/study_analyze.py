@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     if not 100 <= args.bootstrap <= 100_000:
         raise ContemoError(f"--bootstrap {args.bootstrap}: expected 100-100000")
     study = load_study(args.study)
-    every = answer_rows(study, open_existing(study.folder))
+    with open_existing(study.folder) as store:
+        every = answer_rows(study, store)
     rows, left_out = apply_exclusions(every, completed_only=args.completed_only,
                                       keep_speeders=args.keep_speeders,
                                       keep_failed_catch=args.keep_failed_catch)

@@ -34,15 +34,15 @@ def run(args: argparse.Namespace) -> int:
     from contemo.serve.study.store import open_existing
 
     study = load_study(args.study)
-    store = open_existing(study.folder)
-    if args.participants:
-        rows = export.participant_rows(study, store)
-        text = export.to_csv(rows, export.participant_columns(study))
-        what = "participants"
-    else:
-        rows = export.answer_rows(study, store)
-        text = export.to_csv(rows, export.answer_columns(study))
-        what = "answers"
+    with open_existing(study.folder) as store:
+        if args.participants:
+            rows = export.participant_rows(study, store)
+            text = export.to_csv(rows, export.participant_columns(study))
+            what = "participants"
+        else:
+            rows = export.answer_rows(study, store)
+            text = export.to_csv(rows, export.answer_columns(study))
+            what = "answers"
     if args.out is None:
         sys.stdout.write(text)
     else:

@@ -20,7 +20,7 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from contemo.errors import ContemoError
 from contemo.serve.http import token_hash
@@ -158,6 +158,13 @@ class AnswerStore:
     def close(self) -> None:
         """Close the store's idle connection (the database is checkpointed)."""
         self._keeper.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Close now, not at garbage collection: an open file keeps a mount busy."""
+        self.close()
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

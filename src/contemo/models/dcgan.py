@@ -98,6 +98,7 @@ class Generator(nn.Module):
         return (face, mask) if with_mask else face
 
     def _draw(self, z: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """Return the last layer's output for (z, v): the faces, or colour + mask logits."""
         h = (z if self.label_embed is None
              else torch.cat([z, self.label_embed(v)], dim=1))[:, :, None, None]
         if not self.conditional:

@@ -19,7 +19,7 @@ from dataclasses import replace
 import torch
 from harness import print_and_keep
 
-from contemo.emotions import EMOTIONS
+from contemo.emotions import EMOTIONS, NEUTRAL
 from contemo.errors import ContemoError
 from contemo.generation.pipeline import EmotionPipeline
 from contemo.training.config import get_preset
@@ -42,7 +42,7 @@ def real_change(data_dir: str, preset: str, end: str) -> dict:
     if not pairs:
         raise ContemoError(f"{data_dir}: no person has both a neutral and a {end} photo")
     first, second = (torch.tensor(side) for side in zip(*pairs, strict=True))
-    neutral = (kinds == 0).nonzero().flatten()
+    neutral = (kinds == NEUTRAL).nonzero().flatten()
     other = neutral.roll(1)  # each Neutral photo against the next person's
     return {"same_person": round(float(l1(images[first], images[second]).mean()), 4),
             "different_people": round(float(l1(images[neutral], images[other]).mean()), 4),
@@ -54,7 +54,7 @@ def generated_change(checkpoint: str, end: str, seeds: int) -> float:
     pipe = EmotionPipeline.from_pretrained(checkpoint)
     z = pipe.noise(list(range(seeds)))
     with torch.no_grad():
-        neutral = pipe.generator(z, torch.eye(6)[[0] * seeds])
+        neutral = pipe.generator(z, torch.eye(6)[[NEUTRAL] * seeds])
         emotion = pipe.generator(z, torch.eye(6)[[EMOTIONS.index(end)] * seeds])
     return round(float(l1(neutral, emotion).mean()), 4)
 

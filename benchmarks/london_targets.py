@@ -1,7 +1,7 @@
 """Issue 14's targets for a London generator: the strip and the real photos, one face protocol.
 
 Run: `python benchmarks/london_targets.py GENERATOR_DIR [--real ../shared/data/london-faces]
-[--seeds 200] [--out JSON]` (GENERATOR_DIR: a release folder, `shipped`, or a run folder's
+[--seeds 200] [--truncation PSI] [--out JSON]` (GENERATOR_DIR: a release folder, `shipped`, or a run folder's
 generator/). Neutral -> happy, 11 steps, the same z per row; every image seen at the
 generator's size, dlib finds the face, a 10% margin crop goes grey to the FER2013 judge.
 The real London photos (decoded at the same size) go through the same protocol and give
@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=200, help="z per strip (default 200)")
     parser.add_argument("--seed", type=int, default=0, help="first seed")
     parser.add_argument("--out", default="london_targets.json", help="JSON to write")
+    parser.add_argument("--truncation", type=float, default=1.0, metavar="PSI",
+                        help="scale each seed's noise by PSI (default 1: none)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     try:
@@ -84,7 +86,8 @@ def run(args: argparse.Namespace) -> dict:
     out = Path(args.out)
     grid = out.with_name(out.stem + "_grid.png")
     checkpoint = None if args.generator == "shipped" else args.generator
-    report = identity_report(StripConfig(seeds=args.seeds, seed=args.seed), checkpoint,
+    report = identity_report(StripConfig(seeds=args.seeds, seed=args.seed,
+                                         truncation=args.truncation), checkpoint,
                              real=args.real, layout="london", grid=grid,
                              progress=not args.quiet)
     gen, real = headline(report)

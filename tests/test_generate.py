@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from generation_fixtures import make_checkpoint
 from PIL import Image, ImageSequence
 
@@ -119,6 +120,28 @@ def test_same_seed_same_pixels_and_identity_kept(ckpt, tmp_path):
     # ... and the label does change the face while a different seed is another face.
     assert not np.array_equal(neutral, pixels(a / "images" / "seed0003_step04.png"))
     assert not np.array_equal(neutral, pixels(a / "images" / "seed0004_step00.png"))
+
+
+def test_truncation_scales_each_seeds_noise_and_is_recorded(ckpt, tmp_path):
+    pipe = EmotionPipeline.from_pretrained(ckpt, truncation=0.7)
+    plain = EmotionPipeline.from_pretrained(ckpt)
+    assert torch.equal(pipe.noise([3, 9]), plain.noise([3, 9]) * 0.7)
+    # psi 0 is every seed's mean face: z = 0 for all, so one face per label.
+    mean = EmotionPipeline.from_pretrained(ckpt, truncation=0.0).generate([[0, 0, 0, 0, 0, 1]],
+                                                                          seeds=[1, 2])
+    assert torch.equal(mean[0], mean[1])
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert generate(ckpt, a, "--emotion", "happy", "--seeds", "3", "--steps", "3")[0] == 0
+    assert generate(ckpt, b, "--emotion", "happy", "--seeds", "3", "--steps", "3",
+                    "--truncation", "0.7")[0] == 0
+    assert json.loads((a / "generate.json").read_text())["truncation"] == 1.0
+    assert json.loads((b / "generate.json").read_text())["truncation"] == 0.7
+    name = "seed0003_step02.png"
+    assert not np.array_equal(pixels(a / "images" / name), pixels(b / "images" / name))
+    # An explicit z is used as given: truncation applies to seeds only.
+    z = plain.noise([3])
+    assert torch.equal(pipe.generate([[1, 0, 0, 0, 0, 0]], z=z),
+                       plain.generate([[1, 0, 0, 0, 0, 0]], z=z))
 
 
 def test_from_to_path(ckpt, tmp_path):
@@ -252,6 +275,9 @@ BAD_ARGS = {
     "batch size": ["--emotion", "happy", "--batch-size", "0"],
     "grid rows": ["--emotion", "happy", "--grid-rows", "-1"],
     "device": ["--emotion", "happy", "--device", "tpu9"],
+    "truncation above 1": ["--emotion", "happy", "--truncation", "1.5"],
+    "truncation below 0": ["--emotion", "happy", "--truncation", "-0.1"],
+    "truncation nan": ["--emotion", "happy", "--truncation", "nan"],
 }
 
 

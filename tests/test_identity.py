@@ -101,6 +101,9 @@ def test_strip_config_checks_its_input():
         StripConfig(seeds=1)
     with pytest.raises(ContemoError, match="both neutral"):
         StripConfig(start="neutral", end="neutral")
+    with pytest.raises(ContemoError, match=r"truncation 1.5: expected a number in \[0, 1\]"):
+        StripConfig(truncation=1.5)
+    assert StripConfig(truncation=0.7).truncation == 0.7
 
 
 def test_evaluate_identity_on_a_tiny_generator(face_id, judge, tmp_path, capsys):
@@ -108,10 +111,12 @@ def test_evaluate_identity_on_a_tiny_generator(face_id, judge, tmp_path, capsys)
     real = make_london(tmp_path / "london", people=3)
     out, grid = tmp_path / "id.json", tmp_path / "grid.png"
     assert main(["evaluate", "identity", "--checkpoint", str(ck), "--seeds", "3", "--steps", "3",
-                 "--real", str(real), "--grid", str(grid), "--out", str(out), "--quiet"]) == 0
+                 "--real", str(real), "--grid", str(grid), "--out", str(out), "--quiet",
+                 "--truncation", "0.5"]) == 0
     printed = capsys.readouterr().out
     assert "faces found by dlib" in printed and "FED" in printed
     report = json.loads(out.read_text())
+    assert report["config"]["truncation"] == 0.5
     gen = report["generated"]
     assert 0.0 <= gen["faces_found"] <= 1.0 and len(gen["p_end_by_step"]) == 3
     assert gen["faces_found"] == pytest.approx(np.mean(gen["faces_found_by_step"]))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 
+from contemo.commands.options import add_truncation_argument
 from contemo.data.layouts import IDENTITY_LAYOUTS
 from contemo.hardware import add_device_argument
 
@@ -42,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layout", choices=IDENTITY_LAYOUTS, default="london",
                         help="how --real is organised (needs person ids; default london)")
     parser.add_argument("--grid", metavar="PNG", help="also write the first 8 seeds' strips")
+    add_truncation_argument(parser)
     parser.add_argument("--out", metavar="JSON", default="identity.json",
                         help="where to write the report (default identity.json)")
     add_device_argument(parser)  # generator and judge; dlib runs on the CPU
@@ -59,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     if not 0.0 <= args.margin <= 1.0:
         raise ContemoError(f"--margin must be in [0, 1], got {args.margin}")
     config = StripConfig(start=args.start, end=args.end, seeds=args.seeds, steps=args.steps,
-                         seed=args.seed, margin=args.margin)
+                         seed=args.seed, margin=args.margin, truncation=args.truncation)
     report = identity_report(config, args.checkpoint, real=args.real, layout=args.layout,
                              grid=args.grid, progress=not args.quiet,
                              device=str(resolve_device(args.device)))

@@ -69,13 +69,22 @@ def load_models(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def add_generator_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declare --checkpoint, --device, --precision, --batch-size (generate and demo)."""
+    """Declare --checkpoint, --device, --precision, --batch-size, --truncation (generate, demo)."""
     add_checkpoint_argument(parser)
     add_device_argument(parser)
     add_precision_argument(parser, "fp32", "the same seed gives the same pixels on every "
                            "machine (bf16/fp16 are faster, their last bits differ)")
     parser.add_argument("--batch-size", type=int, default=256, metavar="N",
                         help="images per forward pass (default 256)")
+    add_truncation_argument(parser)
+
+
+def add_truncation_argument(parser: argparse.ArgumentParser) -> None:
+    """Declare --truncation, the psi that scales every seed's noise (generate, demo, identity)."""
+    parser.add_argument("--truncation", type=float, default=1.0, metavar="PSI",
+                        help="scale each seed's noise by PSI in [0, 1] towards the mean face: "
+                        "cleaner faces that keep their person better, less variety between "
+                        "seeds (default 1: none)")
 
 
 def add_figure_arguments(parser: argparse.ArgumentParser) -> None:
@@ -96,7 +105,7 @@ def load_pipeline(args: argparse.Namespace):
     if args.batch_size < 1:
         raise ContemoError(f"--batch-size {args.batch_size}: expected a positive integer")
     return EmotionPipeline.from_pretrained(args.checkpoint, resolve_device(args.device),
-                                           precision=args.precision)
+                                           precision=args.precision, truncation=args.truncation)
 
 
 def add_threads_argument(parser: argparse.ArgumentParser) -> None:

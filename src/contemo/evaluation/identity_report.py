@@ -39,7 +39,8 @@ def identity_report(config: StripConfig, checkpoint: str | Path | None = None, *
 
     start = time.perf_counter()
     judge = Judge.from_file(device=device)  # first: a bad --device is its one-line error
-    pipeline = EmotionPipeline.from_pretrained(checkpoint, device=device)
+    pipeline = EmotionPipeline.from_pretrained(checkpoint, device=device,
+                                               truncation=config.truncation)
     face_id = shared_face_id()
     strip = score_strip(pipeline, face_id, judge, config, progress=progress)
     report: dict[str, Any] = {

@@ -21,6 +21,7 @@ from contemo.emotions import FER2013_CLASSES, canonical_emotion
 from contemo.errors import ContemoError
 from contemo.evaluation.identity import MARGIN, different_people, same_person, score_faces
 from contemo.evaluation.stats import spearman
+from contemo.generation.pipeline import check_truncation
 from contemo.judge.model import Judge
 from contemo.judge.scores import rank_auc
 from contemo.labels.paths import path
@@ -39,12 +40,14 @@ class StripConfig:
     margin: float = MARGIN  # crop around dlib's box, fraction of its side
     batch_size: int = 50  # z generated and scored together, per step
     grid_rows: int = 8  # seeds kept as images for the grid PNG
+    truncation: float = 1.0  # psi scaling every seed's noise (EmotionPipeline); 1: none
 
     def __post_init__(self) -> None:
         for name, low in (("seeds", 2), ("steps", 2), ("batch_size", 1)):
             if getattr(self, name) < low:
                 raise ContemoError(f"--{name.replace('_', '-')} must be at least {low}, "
                                    f"got {getattr(self, name)}")
+        object.__setattr__(self, "truncation", check_truncation(self.truncation))
         start, end = canonical_emotion(self.start), canonical_emotion(self.end)
         if start == end:
             raise ContemoError(f"--from and --to are both {start}: a path needs two emotions")

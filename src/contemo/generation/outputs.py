@@ -48,6 +48,7 @@ def write_outputs(pipe: EmotionPipeline, seeds: Sequence[int], label_set: LabelS
         **record,
         "device": str(pipe.device),
         "precision": pipe.precision,
+        "truncation": pipe.truncation,
         "title": label_set.title,
         "labels": label_set.labels.tolist(),
         "columns": label_set.columns,

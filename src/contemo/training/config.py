@@ -270,7 +270,7 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
     # defaults were chosen from).
     "london64": TrainConfig(
         preset="london64", model=MODEL_PRESETS["london64"], layout="london", crop="fixed",
-        flip=True, batch_size=64, lr=2e-4, steps=3000, grid_every=250, checkpoint_every=250,
+        flip=True, batch_size=64, lr=2e-4, steps=4500, grid_every=250, checkpoint_every=250,
         log_every=20, diversity=40.0, diversity_cap=0.0, loss="hinge", pairs=1.0,
         pair_d_norm="batch",
     ),

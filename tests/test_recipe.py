@@ -261,7 +261,7 @@ def test_recipe_frontier_draws_the_kept_table_and_names_a_bad_file(tmp_path, cap
     with Image.open(out) as im:
         assert im.size[0] > 400 and im.size[1] > 300
     printed = capsys.readouterr().out
-    assert "london64 " in printed and "same person 0.694" in printed  # the shipped row
+    assert "london64 " in printed and "same person 0.694" in printed  # the 3,000-step preset
     bad = tmp_path / "table.json"
     bad.write_text(json.dumps([{"variant": "x", "same_person": 0.5}]))
     with pytest.raises(SystemExit) as err:

@@ -270,6 +270,9 @@ def test_recipe_frontier_draws_the_kept_table_and_names_a_bad_file(tmp_path, cap
     with pytest.raises(SystemExit) as err:
         frontier.main(["--table", str(tmp_path / "none.json"), "--out", str(out)])
     assert "cannot read the recipe table" in str(err.value)
+    with pytest.raises(SystemExit) as err:
+        frontier.main(["--shipped", "nope", "--out", str(out)])
+    assert "--shipped nope: no such row" in str(err.value)
 
 
 def test_recipe_table_appends_rows_to_the_kept_table_by_name(tmp_path, capsys):

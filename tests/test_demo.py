@@ -73,6 +73,20 @@ def test_demo_without_a_checkpoint(tmp_path, capsys):
         assert demo("--out", str(tmp_path / "d")) == 0
 
 
+def test_demo_truncation_reaches_every_shipped_generator(tmp_path):
+    """--truncation 0 draws every seed as the mean face, in the London figures too."""
+    try:
+        default_checkpoint()
+    except ContemoError:
+        pytest.skip("no generator shipped")
+    out = tmp_path / "d"
+    assert demo("--out", str(out), "--truncation", "0") == 0
+    for folder in (out, out / "london64"):
+        strip = folder / "images" / "neutral_to_happy"
+        a, b = (np.asarray(Image.open(strip / f"seed000{i}_step10.png")) for i in (0, 1))
+        assert np.array_equal(a, b), folder
+
+
 def test_demo_bad_checkpoint_conflicts_and_out(ckpt, tmp_path, capsys):
     for args in (["--checkpoint", str(tmp_path / "none")],
                  ["--train", "--checkpoint", str(tmp_path)],

@@ -85,7 +85,9 @@ def _demo_other_shipped(args: argparse.Namespace, out, scale: int) -> None:
     for name, folder in shipped_generators().items():
         if folder.name == DEFAULT_CHECKPOINT:
             continue
-        pipe = EmotionPipeline.from_pretrained(folder, resolve_device(args.device))
+        pipe = EmotionPipeline.from_pretrained(folder, resolve_device(args.device),
+                                               precision=args.precision,
+                                               truncation=args.truncation)
         files, _ = write_demo(pipe, out / name, scale=scale, method=args.resample,
                               batch_size=args.batch_size)
         for path in files:

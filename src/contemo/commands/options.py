@@ -83,8 +83,8 @@ def add_truncation_argument(parser: argparse.ArgumentParser) -> None:
     """Declare --truncation, the psi that scales every seed's noise (generate, demo, identity)."""
     parser.add_argument("--truncation", type=float, default=1.0, metavar="PSI",
                         help="scale each seed's noise by PSI in [0, 1] towards the mean face: "
-                        "cleaner faces that keep their person better, less variety between "
-                        "seeds (default 1: none)")
+                        "cleaner faces, all more alike: less variety between seeds "
+                        "(default 1: none)")
 
 
 def add_figure_arguments(parser: argparse.ArgumentParser) -> None:

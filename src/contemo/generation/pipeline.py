@@ -94,10 +94,12 @@ class EmotionPipeline:
         # Emotions without training images give grey ghosts: refused, not rendered.
         self.trained = tuple(self.meta.get("trained_emotions") or EMOTIONS)
         # The truncation trick in z (BigGAN, StyleGAN's psi): a seed's noise is scaled by
-        # psi towards the mean face, trading variety between seeds for cleaner faces that
-        # hold their person better (measured in the london64 model card). DCGAN has no
-        # mapping network, and z's mean is 0, so scaling z is StyleGAN's w-mean + psi (w -
-        # w-mean) in the only latent there is; a seed stays the same person at every psi.
+        # psi towards the mean face, trading variety between seeds for cleaner faces; all
+        # faces grow more alike, a path's two ends included (measured in the london64
+        # model card: more rows pass as one person, but the median row moves as far). DCGAN
+        # has no mapping network, and z's mean is 0, so scaling z is StyleGAN's w-mean +
+        # psi (w - w-mean) in the only latent there is; a seed's face moves smoothly with
+        # psi, and far from 1 it may become another person.
         self.truncation = check_truncation(truncation)
 
     @classmethod

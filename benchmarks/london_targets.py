@@ -1,8 +1,8 @@
 """Issue 14's targets for a London generator: the strip and the real photos, one face protocol.
 
 Run: `python benchmarks/london_targets.py GENERATOR_DIR [--real ../shared/data/london-faces]
-[--seeds 200] [--truncation PSI] [--out JSON]` (GENERATOR_DIR: a release folder, `shipped`, or a run folder's
-generator/). Neutral -> happy, 11 steps, the same z per row; every image seen at the
+[--seeds 200] [--truncation PSI] [--out JSON]` (GENERATOR_DIR: a release folder, `shipped`,
+or a run folder's generator/). Neutral -> happy, 11 steps, the same z per row; every image seen at the
 generator's size, dlib finds the face, a 10% margin crop goes grey to the FER2013 judge.
 The real London photos (decoded at the same size) go through the same protocol and give
 the reference figures. Prints the target table, writes the JSON and an 8-seed x 11-step

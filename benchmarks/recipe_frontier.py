@@ -65,7 +65,7 @@ def trajectory(by_step: object, path: Path) -> list[dict]:
 # earlier names and dots, and stays inside the axes, wins (names weigh more than dots).
 LABEL_SPOTS = ((5, 4, "left"), (5, -14, "left"), (-5, 4, "right"), (-5, -14, "right"),
                (5, 14, "left"), (5, -24, "left"), (-5, 14, "right"), (-5, -24, "right"))
-SHIPPED = "london64-bf16@4500"  # the row whose weights ship as generator-london64
+SHIPPED = "EMA-W0"  # the row whose weights ship as generator-london64
 
 
 def place_labels(ax, rows: list[dict]) -> None:

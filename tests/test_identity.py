@@ -101,7 +101,7 @@ def test_strip_config_checks_its_input():
         StripConfig(seeds=1)
     with pytest.raises(ContemoError, match="both neutral"):
         StripConfig(start="neutral", end="neutral")
-    with pytest.raises(ContemoError, match=r"truncation 1.5: expected a number in \[0, 1\]"):
+    with pytest.raises(ContemoError, match=r"^truncation: expected a number in \[0, 1\], got 1.5$"):
         StripConfig(truncation=1.5)
     assert StripConfig(truncation=0.7).truncation == 0.7
 

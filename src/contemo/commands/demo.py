@@ -77,17 +77,14 @@ def run(args: argparse.Namespace) -> int:
 
 def _demo_other_shipped(args: argparse.Namespace, out, scale: int) -> None:
     """Write the same figures for every other generator shipped in the package (out/NAME/)."""
+    from contemo.commands.options import load_pipeline
     from contemo.generation.demo_figures import write_demo
-    from contemo.generation.pipeline import EmotionPipeline
-    from contemo.hardware import resolve_device
     from contemo.models.pretrained import DEFAULT_CHECKPOINT, shipped_generators
 
     for name, folder in shipped_generators().items():
         if folder.name == DEFAULT_CHECKPOINT:
             continue
-        pipe = EmotionPipeline.from_pretrained(folder, resolve_device(args.device),
-                                               precision=args.precision,
-                                               truncation=args.truncation)
+        pipe = load_pipeline(args, folder)  # the same device, precision and truncation
         files, _ = write_demo(pipe, out / name, scale=scale, method=args.resample,
                               batch_size=args.batch_size)
         for path in files:

@@ -96,15 +96,17 @@ def add_figure_arguments(parser: argparse.ArgumentParser) -> None:
                         help="upscaling filter for figures (default nearest: true pixels)")
 
 
-def load_pipeline(args: argparse.Namespace):
-    """Return the EmotionPipeline for --checkpoint/--device; bad values are one-line errors."""
+def load_pipeline(args: argparse.Namespace, checkpoint: Any = None):
+    """Return the EmotionPipeline for --checkpoint (or `checkpoint`, e.g. another shipped
+    folder) with --device, --precision and --truncation; bad values are one-line errors."""
     from contemo.errors import ContemoError
     from contemo.generation.pipeline import EmotionPipeline
     from contemo.hardware import resolve_device
 
     if args.batch_size < 1:
         raise ContemoError(f"--batch-size {args.batch_size}: expected a positive integer")
-    return EmotionPipeline.from_pretrained(args.checkpoint, resolve_device(args.device),
+    return EmotionPipeline.from_pretrained(checkpoint or args.checkpoint,
+                                           resolve_device(args.device),
                                            precision=args.precision, truncation=args.truncation)
 
 

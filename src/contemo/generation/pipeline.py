@@ -19,6 +19,7 @@ from contemo.errors import ContemoError
 from contemo.hardware import autocast, resolve_precision
 from contemo.models.dcgan import Generator
 from contemo.models.pretrained import from_pretrained
+from contemo.schema import check_range
 
 DEFAULT_BATCH = 256  # big enough to keep a CPU's cores busy, small enough for 256 px on a GPU
 
@@ -29,8 +30,7 @@ def check_truncation(psi: float) -> float:
         psi = float(psi)
     except (TypeError, ValueError):
         raise ContemoError(f"truncation {psi!r}: expected a number in [0, 1]") from None
-    if not 0.0 <= psi <= 1.0:  # NaN fails too
-        raise ContemoError(f"truncation {psi}: expected a number in [0, 1] (1: no truncation)")
+    check_range(psi, 0.0, 1.0, "truncation")  # NaN fails too
     return psi
 
 

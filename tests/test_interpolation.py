@@ -150,14 +150,15 @@ def test_targeting_cli_with_measured_anchors(tmp_path, capsys):
         assert main(["evaluate", "sweep", *common, "--noises", "2", "--steps", "3",
                      "--out", str(tmp_path / "sweep")]) == 0
         assert main(["evaluate", "targeting", *common, "--grid", "3", "--per-target", "2",
-                     "--anchors-from", str(tmp_path / "sweep"), "--out", str(tmp_path / "t")]) == 0
+                     "--anchors-from", str(tmp_path / "sweep"), "--out", str(tmp_path / "t"),
+                     "--truncation", "0.7"]) == 0
         assert main(["evaluate", "targeting", *common, "--grid", "1", "--out", str(tmp_path)]) == 2
     finally:
         SCORERS.pop("wired-exact")
     out = capsys.readouterr()
     assert "measured     anchors: MAE" in out.out and "--grid must be at least 2" in out.err
     report = json.loads((tmp_path / "t" / "targeting.json").read_text())
-    assert set(report["runs"]) == {"theoretical", "measured"}
+    assert set(report["runs"]) == {"theoretical", "measured"} and report["truncation"] == 0.7
     for run in report["runs"].values():
         assert run["mae"]["reachable"] == pytest.approx(0, abs=1e-3)
     assert (tmp_path / "t" / "targeting.png").stat().st_size > 10_000

@@ -141,6 +141,23 @@ def test_resume_reuses_finished_emotions(wired, tmp_path):
         run_sweep(wired[0], VAScorer(), other, tmp_path, resume=True, progress=False)
 
 
+def test_truncation_is_recorded_and_part_of_the_resume_key(wired, tmp_path):
+    """A truncated pipeline draws other faces, so its parts must not resume an untruncated
+    sweep; psi 1 keeps the key of sweeps written before truncation existed."""
+    from contemo.evaluation.sweep import fingerprint
+
+    config = SweepConfig(noises=2, steps=3, emotions=("happy",), precision="fp32")
+    assert fingerprint(config, VAScorer(), "ck") == fingerprint(config, VAScorer(), "ck", 1.0)
+    assert fingerprint(config, VAScorer(), "ck") != fingerprint(config, VAScorer(), "ck", 0.5)
+    truncated = EmotionPipeline.from_pretrained(wired[1], truncation=0.5)
+    summary = run_sweep(truncated, VAScorer(), config, tmp_path, progress=False)
+    assert summary["truncation"] == 0.5
+    with pytest.raises(ContemoError, match="same sweep options, truncation"):
+        run_sweep(wired[0], VAScorer(), config, tmp_path, resume=True, progress=False)
+    assert run_sweep(truncated, VAScorer(), config, tmp_path, resume=True,
+                     progress=False)["timing"]["images"] == 0
+
+
 def test_bf16_scores_stay_within_noise_of_fp32(wired, tmp_path):
     runs = {p: run_sweep(wired[0], VAScorer(), SweepConfig(noises=2, steps=3, precision=p,
                                                            emotions=("fear",)),
@@ -205,6 +222,9 @@ def test_cli_bad_input_is_one_line(tmp_path, capsys):
     assert main(["evaluate", "sweep", "--out", str(tmp_path), "--calibrated",
                  str(tmp_path / "none")]) == 2
     assert "calibration.json: not found" in capsys.readouterr().err
+    assert main(["evaluate", "sweep", "--out", str(tmp_path), "--truncation", "1.5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("truncation: expected a number in [0, 1], got 1.5") and "\n" not in err
 
 
 def test_cli_sweep_with_the_judge_as_documented(wired, tmp_path, capsys):

@@ -18,7 +18,8 @@ def add_checkpoint_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declare --checkpoint, --scorer, --scorer-weights, --precision, --batch-size, --device.
+    """Declare --checkpoint, --scorer, --scorer-weights, --precision, --batch-size, --device,
+    --truncation.
 
     The scoring commands default to precision auto and batches of 550 (generate's are
     fp32 and 256): their scores are means over many faces, within noise of fp32, and a
@@ -38,6 +39,7 @@ def add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
                         help="NHWC convolutions in generator and scorer (default on: faster with "
                              "oneDNN on CPU)")
     parser.add_argument("--seed", type=int, default=0, help="first noise seed")
+    add_truncation_argument(parser)
     add_device_argument(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -63,7 +65,8 @@ def load_models(args: argparse.Namespace) -> tuple[Any, Any]:
         raise ContemoError(f"--batch-size must be at least 1, got {args.batch_size}")
     device, precision = resolve_runtime(args)
     pipeline = EmotionPipeline.from_pretrained(args.checkpoint, device, precision=precision,
-                                               channels_last=args.channels_last)
+                                               channels_last=args.channels_last,
+                                               truncation=args.truncation)
     scorer = load_scorer(args.scorer, args.scorer_weights, str(device))
     return pipeline, prepare_scorer(scorer, args.channels_last)
 
@@ -80,7 +83,8 @@ def add_generator_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_truncation_argument(parser: argparse.ArgumentParser) -> None:
-    """Declare --truncation, the psi that scales every seed's noise (generate, demo, identity)."""
+    """Declare --truncation, the psi that scales every seed's noise (generate, demo, identity,
+    sweep, targeting)."""
     parser.add_argument("--truncation", type=float, default=1.0, metavar="PSI",
                         help="scale each seed's noise by PSI in [0, 1] towards the mean face: "
                         "cleaner faces, all more alike: less variety between seeds "

@@ -108,9 +108,17 @@ class EmotionScores:
             return cls(emotion=emotion, **{k: data[k] for k in data.files})
 
 
-def fingerprint(config: SweepConfig, scorer: Scorer, checkpoint: str) -> str:
-    """Return a short hash of everything that makes two sweeps' parts interchangeable."""
-    blob = json.dumps([config.to_dict(), scorer.name, checkpoint, PARTS_FORMAT], sort_keys=True)
+def fingerprint(config: SweepConfig, scorer: Scorer, checkpoint: str,
+                truncation: float = 1.0) -> str:
+    """Return a short hash of everything that makes two sweeps' parts interchangeable.
+
+    The pipeline's truncation changes every face, so it is part of the key; it enters
+    only when it is not 1, so sweeps written before it existed still resume.
+    """
+    parts = [config.to_dict(), scorer.name, checkpoint, PARTS_FORMAT]
+    if truncation != 1.0:
+        parts.append({"truncation": truncation})
+    blob = json.dumps(parts, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -178,7 +186,8 @@ def run_sweep(pipeline: Any, scorer: Scorer, config: SweepConfig, out_dir: str |
     from contemo.evaluation.sweep_report import write_report
 
     out = Path(out_dir)
-    print_key = fingerprint(config, scorer, checkpoint)
+    truncation = float(getattr(pipeline, "truncation", 1.0))
+    print_key = fingerprint(config, scorer, checkpoint, truncation)
     _claim_folder(out, config, print_key, resume)
     results: list[EmotionScores] = []
     total = config.noises * config.steps * len(config.emotions)
@@ -202,8 +211,9 @@ def run_sweep(pipeline: Any, scorer: Scorer, config: SweepConfig, out_dir: str |
     seconds = time.perf_counter() - start
     timing = {"seconds": round(seconds, 3), "images": total - done_images,
               "images_per_second": round((total - done_images) / max(seconds, 1e-9), 1)}
-    meta = {"scorer": scorer.name, "checkpoint": checkpoint, "fingerprint": print_key,
-            "config": config.to_dict(), "timing": timing, **(extra or {})}
+    meta = {"scorer": scorer.name, "checkpoint": checkpoint, "truncation": truncation,
+            "fingerprint": print_key, "config": config.to_dict(), "timing": timing,
+            **(extra or {})}
     return write_report(out, results, tuple(scorer.classes), meta)
 
 
@@ -216,8 +226,8 @@ def _claim_folder(out: Path, config: SweepConfig, key: str, resume: bool) -> Non
         except (json.JSONDecodeError, AttributeError):
             old = None
         if old != key:
-            raise ContemoError(f"{cfg_file}: --resume needs the same sweep options, scorer and "
-                               "checkpoint as the run that wrote it (or a new --out)")
+            raise ContemoError(f"{cfg_file}: --resume needs the same sweep options, truncation, "
+                               "scorer and checkpoint as the run that wrote it (or a new --out)")
     elif (out / PARTS).is_dir():
         for stale in (out / PARTS).glob("*.npz"):
             stale.unlink()

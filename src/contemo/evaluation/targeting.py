@@ -111,7 +111,8 @@ def run_targeting(pipeline: Any, scorer: Scorer, out_dir: str | Path, *, grid: i
                                          seed=seed, batch_size=batch_size, precision=precision,
                                          bar=bar)
     report = {"format": TARGETING_FORMAT, "scorer": scorer.name, "grid": grid,
-              "per_target": per_target, "seed": seed, "precision": precision, **(extra or {}),
+              "per_target": per_target, "seed": seed, "precision": precision,
+              "truncation": float(getattr(pipeline, "truncation", 1.0)), **(extra or {}),
               "runs": runs}
     atomic_write_json(out / "targeting.json", report)
     plot_targeting(runs, out / "targeting.png")

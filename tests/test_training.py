@@ -104,6 +104,12 @@ def test_keeps_only_the_newest_checkpoints(faces, tmp_path):
                  "--set", "keep_checkpoints=2", "--set", "grid_every=0") == 0
     names = sorted(p.name for p in (only_run(tmp_path) / "checkpoints").iterdir())
     assert names == [f"checkpoint-00000{i}.{e}" for i in (4, 5) for e in ("json", "safetensors")]
+    milestones = tmp_path / "milestones"  # keep_every also keeps every 2nd step's checkpoint
+    assert train(faces, milestones, "--steps", "5", "--set", "checkpoint_every=1",
+                 "--set", "keep_checkpoints=1", "--set", "keep_every=2",
+                 "--set", "grid_every=0") == 0
+    names = sorted(p.name for p in (only_run(milestones) / "checkpoints").glob("*.json"))
+    assert names == [f"checkpoint-00000{i}.json" for i in (2, 4, 5)]
 
 
 def test_exploding_loss_stops_and_keeps_the_last_good_checkpoint(faces, tmp_path, capsys):

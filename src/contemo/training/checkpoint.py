@@ -200,9 +200,15 @@ def list_checkpoints(folder: Path) -> list[Path]:
     return [p for _, p in sorted(found)]
 
 
-def prune(folder: Path, keep: int) -> None:
-    """Delete all but the newest `keep` checkpoints in `folder` (JSON first: never half-present)."""
+def prune(folder: Path, keep: int, keep_every: int = 0) -> None:
+    """Delete all but the newest `keep` checkpoints in `folder` (JSON first: never half-present).
+
+    With `keep_every` > 0, checkpoints whose step is a multiple of it are kept too: the
+    milestones a run can later be released at and scored.
+    """
     for sidecar in list_checkpoints(folder)[:-keep] if keep > 0 else []:
+        if keep_every and int(NAME.match(sidecar.name).group(1)) % keep_every == 0:
+            continue
         weights = sidecar.with_suffix(".safetensors")
         sidecar.unlink(missing_ok=True)
         weights.unlink(missing_ok=True)

@@ -135,6 +135,9 @@ class TrainConfig:
     grid_rows: int = 6  # seeds 0..rows-1 down, the 6 emotions across (the paper's Fig. 3)
     checkpoint_every: int = 500  # resumable state every this many steps (and on Ctrl-C/SIGTERM)
     keep_checkpoints: int = 3  # the newest K checkpoints are kept, older ones deleted
+    # Also keep every checkpoint whose step is a multiple of this (0: none), so a run can
+    # be released and scored at an earlier step afterwards (benchmarks/release_checkpoint.py).
+    keep_every: int = 0
     log_every: int = 20  # one stats.jsonl line (means since the last line) every this many steps
     max_loss: float = 1000.0  # a D or G loss above this (or NaN/inf) stops the run: it exploded
     seed: int = 0  # seeds init, data order and noise; same seed + config = same run
@@ -154,7 +157,8 @@ class TrainConfig:
         for name in ("batch_size", "grid_rows", "keep_checkpoints", "log_every", "bn_batch_size",
                      "min_images", "pair_batch"):
             need(getattr(self, name) >= 1, name, "expected a positive integer")
-        for name in ("steps", "grid_every", "checkpoint_every", "bn_batches", "ema_warmup"):
+        for name in ("steps", "grid_every", "checkpoint_every", "bn_batches", "ema_warmup",
+                     "keep_every"):
             need(getattr(self, name) >= 0, name, "expected a non-negative integer")
         need(self.lr > 0 and math.isfinite(self.lr), "lr", "expected a positive number")
         need(self.lr_d >= 0 and math.isfinite(self.lr_d), "lr_d", "expected >= 0 (0: lr)")
@@ -242,7 +246,8 @@ class TrainConfig:
 # ones included, still get their type's default bound.
 schema.register_bounds(TrainConfig, {
     "batch_size": (1, 65536), "bn_batch_size": (1, 65536), "bn_batches": (0, 10_000),
-    "grid_rows": (1, 64), "keep_checkpoints": (1, 10_000), "epochs": (0, 1e7),
+    "grid_rows": (1, 64), "keep_checkpoints": (1, 10_000), "keep_every": (0, 10**9),
+    "epochs": (0, 1e7),
     "lr": (0, 10), "lr_d": (0, 10), "seed": (0, 2**32 - 1), "steps": (0, 10**9),
     "grid_every": (0, 10**9),
     "checkpoint_every": (0, 10**9), "log_every": (1, 10**9), "ema_warmup": (0, 10**9),

@@ -396,7 +396,7 @@ class GANTrainer:
             tensors, meta = self._state()
             folder = self.run_dir / CHECKPOINTS
             path = ckpt.save(folder, self.step, tensors, meta)
-            ckpt.prune(folder, self.cfg.keep_checkpoints)
+            ckpt.prune(folder, self.cfg.keep_checkpoints, self.cfg.keep_every)
             self.log.line(f"checkpoint {path.name} (step {self.step})")
         self.last_checkpoint = path
         self._saved_step = self.step  # on every rank (only rank 0 knows the path)

@@ -13,7 +13,12 @@ not in how much changes). Printed for each generator and for the real London pai
 - the distance from a face to its own mirror image (the descriptor's floor on these faces);
 - the mean absolute pixel change (the real photos framed with the first generator's crop)
   between the two ends of one z (or one person's two photos),
-  over the whole 64 px face and its top and bottom halves, against two different z (people).
+  over the whole 64 px face and its top and bottom halves, against two different z (people);
+- sharpness: the spread of the Laplacian over the faces (is G noisier or smoother than
+  the photos?);
+- the real pairs again with Gaussian pixel noise of each `--noise` sigma added to both
+  photos: how far image quality alone moves dlib's same-person distance, against the
+  generators' distance at w=1.0.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from contemo.fileio import atomic_write_json
 
 DEFAULT_REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "london-faces"
 STEPS = (1, 3, 5, 7, 10)  # of 11: w = 0.1, 0.3, 0.5, 0.7, 1.0
+NOISE_SEED = 0  # the pixel noise of the real pairs' quality check
 
 
 def distances(a: np.ndarray, b: np.ndarray) -> dict[str, float | None]:
@@ -48,6 +54,25 @@ def pixels(first: torch.Tensor, second: torch.Tensor) -> dict[str, float]:
     half = diff.shape[-2] // 2
     return {"whole": round(diff.mean().item(), 3), "top": round(diff[..., :half, :].mean().item(), 3),
             "bottom": round(diff[..., half:, :].mean().item(), 3)}
+
+
+def sharpness(images: torch.Tensor) -> float:
+    """Return the standard deviation of the 4-neighbour Laplacian of images in [-1, 1]."""
+    kernel = torch.tensor([[0.0, 1, 0], [1, -4, 1], [0, 1, 0]]).expand(3, 1, 3, 3)
+    return round(torch.nn.functional.conv2d(images.float(), kernel, groups=3).std().item(), 3)
+
+
+def noisy_pairs(neutral: torch.Tensor, happy: torch.Tensor, sigmas: list[float],
+                face_id) -> dict[str, dict]:
+    """Return the same-person distances of real pairs with Gaussian noise of each sigma."""
+    gen = torch.Generator().manual_seed(NOISE_SEED)
+    out = {}
+    for sigma in sigmas:
+        a, b = ((x + sigma * torch.randn(x.shape, generator=gen)).clamp(-1, 1)
+                for x in (neutral, happy))
+        out[f"{sigma:g}"] = {**distances(face_id.describe(a)[1], face_id.describe(b)[1]),
+                             "sharpness": sharpness(a)}
+    return out
 
 
 def profile_generator(name: str, seeds: int, face_id) -> dict:
@@ -69,10 +94,12 @@ def profile_generator(name: str, seeds: int, face_id) -> dict:
         "different_z_w0": distances(desc[0], np.roll(desc[0], 1, axis=0)),
         "pixels_same": pixels(ends[0], ends[10]),
         "pixels_different": pixels(ends[0], ends[0].roll(1, 0)),
+        "sharpness": sharpness(ends[0]),
     }
 
 
-def profile_real(root: str, resolution: int, crop: dict, face_id) -> dict:
+def profile_real(root: str, resolution: int, crop: dict, face_id,
+                 sigmas: list[float] = ()) -> dict:
     """Return the real London pairs' profile (neutral against smiling photo of one person),
     framed as the generator's training data was (its release's crop), so pixels compare."""
     from contemo.data import open_dataset
@@ -95,6 +122,8 @@ def profile_real(root: str, resolution: int, crop: dict, face_id) -> dict:
         "different_z_w0": distances(desc_n, np.roll(desc_n, 1, axis=0)),
         "pixels_same": pixels(neutral, happy),
         "pixels_different": pixels(neutral, neutral.roll(1, 0)),
+        "sharpness": sharpness(neutral),
+        "with_noise": noisy_pairs(neutral, happy, list(sigmas), face_id),
     }
 
 
@@ -104,7 +133,7 @@ def line(name: str, p: dict) -> str:
     return (f"{name:<28} dlib from w=0 {steps} | mirror {p['mirror']['median']} | different "
             f"{p['different_z_w0']['median']} | pixels same {p['pixels_same']['whole']} (top "
             f"{p['pixels_same']['top']}, bottom {p['pixels_same']['bottom']}) different "
-            f"{p['pixels_different']['whole']}")
+            f"{p['pixels_different']['whole']} | sharpness {p['sharpness']}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,7 +143,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--real", default=str(DEFAULT_REAL), help="the London set's folder")
     parser.add_argument("--seeds", type=int, default=60, help="z per generator (default 60)")
     parser.add_argument("--out", default="london_identity_profile.json", help="JSON to write")
+    parser.add_argument("--noise", default="0.05,0.1,0.15", metavar="SIGMAS",
+                        help="pixel-noise sigmas added to the real pairs (images in [-1, 1]; "
+                        "default 0.05,0.1,0.15; empty: none)")
     args = parser.parse_args(argv)
+    try:
+        sigmas = [float(s) for s in args.noise.split(",") if s.strip()]
+    except ValueError:
+        print(f"error: --noise {args.noise!r}: expected comma-separated numbers",
+              file=sys.stderr)
+        return 2
     from contemo.models.face_id import shared_face_id
 
     try:
@@ -125,8 +163,13 @@ def main(argv: list[str] | None = None) -> int:
             print(line(name, report["generators"][name]), flush=True)
         first = next(iter(report["generators"].values()))
         if Path(args.real).is_dir():
-            report["real"] = profile_real(args.real, first["resolution"], first["crop"], face_id)
+            report["real"] = profile_real(args.real, first["resolution"], first["crop"], face_id,
+                                          sigmas)
             print(line("real London pairs", report["real"]))
+            for sigma, d in report["real"]["with_noise"].items():
+                print(f"  real pairs + noise sigma {sigma}: same person median {d['median']}, "
+                      f"below 0.6 {d['below_0_6']} ({d['pairs']} pairs found), "
+                      f"sharpness {d['sharpness']}")
         else:
             print(f"{args.real}: not found; the real reference is left out")
     except ContemoError as err:

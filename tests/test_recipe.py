@@ -216,6 +216,28 @@ def test_label_from_keeps_the_coarse_layers_label_free_so_z_alone_sets_the_layou
         ModelConfig(g_norm="conditional", label_from=6)
 
 
+def test_label_until_keeps_the_fine_layers_label_free():
+    """With label_until=8 at 32 px, the 16x16 block uses plain BatchNorm: the label moves
+    the coarse features only, and the fine block maps equal inputs to equal outputs."""
+    from contemo.models import Generator
+    config = ModelConfig(resolution=32, z_dim=16, label_dim=8, g_width=8,
+                         g_norm="conditional", label_until=8)
+    g = Generator(config).eval()
+    kinds = [type(m).__name__ for m in g.net if "Norm" in type(m).__name__]
+    assert kinds == ["ConditionalBatchNorm", "ConditionalBatchNorm", "BatchNorm2d"]
+    z = torch.randn(2, 16)
+    with torch.no_grad():
+        neutral, happy = (g(z, torch.eye(6)[[k, k]]) for k in (0, 5))
+    assert not torch.allclose(neutral, happy)  # the label still reaches the face
+    assert ModelConfig.from_dict({**ModelConfig().to_dict(), "label_until": 0}).label_until == 0
+    with pytest.raises(ContemoError, match="label_until 16 needs g_norm=conditional"):
+        ModelConfig(label_until=16)
+    with pytest.raises(ContemoError, match="label_until 12: expected 0 .* 4, 8, 16, 32"):
+        ModelConfig(g_norm="conditional", label_until=12)
+    with pytest.raises(ContemoError, match="label_until 8: expected at least label_from"):
+        ModelConfig(g_norm="conditional", label_from=16, label_until=8)
+
+
 def test_nearest_upsampling_generator_has_no_strided_transposed_convs_and_trains(faces, tmp_path):
     from contemo.models import Generator
     g = Generator(ModelConfig(resolution=32, z_dim=16, label_dim=8, g_width=8,

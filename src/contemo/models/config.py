@@ -48,6 +48,11 @@ class ModelConfig:
     # conditional BatchNorm of the blocks at that size and above, so the coarser layout
     # (pose, face shape, hair) is z's alone and one z keeps its person across emotions.
     label_from: int = 0
+    # The last resolution whose conditional BatchNorm sees the label. 0: every block from
+    # label_from on. A resolution (4, 8, ...): the finer blocks use plain BatchNorm, so the
+    # fine detail a face recognizer reads (skin, the eyes' and nose's edges) is drawn
+    # from the same features whatever the emotion, and the label moves the coarser shape.
+    label_until: int = 0
     # How G doubles its feature maps: transposed (DCGAN: 4x4 stride-2 transposed convs) |
     # nearest (Odena et al. 2016: nearest-neighbour 2x resize, then a 3x3 conv), which cannot
     # make the checkerboard of overlapping transposed kernels, the speckle seen on London.
@@ -82,6 +87,17 @@ class ModelConfig:
             if self.g_norm != "conditional":
                 raise ContemoError(f"model config label_from {self.label_from} needs "
                                    "g_norm=conditional: it is the only other way in for the label")
+        if self.label_until:
+            if self.label_until not in self.block_sizes:
+                raise ContemoError(f"model config label_until {self.label_until}: expected 0 "
+                                   f"(every block) or one of "
+                                   f"{', '.join(map(str, self.block_sizes))}")
+            if self.g_norm != "conditional":
+                raise ContemoError(f"model config label_until {self.label_until} needs "
+                                   "g_norm=conditional: it limits the conditional BatchNorm")
+            if self.label_until < self.label_from:
+                raise ContemoError(f"model config label_until {self.label_until}: expected at "
+                                   f"least label_from ({self.label_from})")
 
     @property
     def num_blocks(self) -> int:
@@ -114,7 +130,7 @@ class ModelConfig:
 MODEL_BOUNDS = {
     "z_dim": (1, 4096), "num_labels": (1, 64), "label_dim": (1, 4096),
     "g_width": (1, 1024), "d_width": (1, 1024), "max_width_mult": (1, 32),
-    "label_from": (0, 1024),
+    "label_from": (0, 1024), "label_until": (0, 1024),
 }
 schema.register_bounds(ModelConfig, MODEL_BOUNDS)
 

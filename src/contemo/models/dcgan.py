@@ -52,8 +52,9 @@ class Generator(nn.Module):
         self.label_embed = nn.Linear(c.num_labels, c.label_dim) if not c.label_from else None
 
         def norm(channels: int, size: int) -> nn.Module:
+            labelled = c.label_from <= size <= (c.label_until or size)
             return (ConditionalBatchNorm(channels, c.num_labels)
-                    if self.conditional and size >= c.label_from else nn.BatchNorm2d(channels))
+                    if self.conditional and labelled else nn.BatchNorm2d(channels))
 
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(c.z_dim + (0 if c.label_from else c.label_dim), chans[0], 4, 1,

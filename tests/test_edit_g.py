@@ -131,23 +131,3 @@ def test_pair_change_compares_real_people_with_g_and_names_a_bad_set_in_one_line
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "smiling_front/: no image files" in err[0], err
 
-
-def test_identity_profile_sharpness_and_noisy_real_pairs():
-    """The quality check adds seeded noise to both photos of a pair: a flat pair's
-    distance grows with sigma, the same sigma gives the same figures, sigma 0 changes
-    nothing, and a flat face has no Laplacian spread."""
-    from benchmark_fixtures import import_benchmark
-
-    profile = import_benchmark("london_identity_profile")
-
-    class Spread:  # a stand-in descriptor: each image's pixel spread, repeated
-        def describe(self, images):
-            return None, images.float().std(dim=(1, 2, 3)).numpy()[:, None].repeat(128, 1)
-
-    flat = torch.zeros(6, 3, 16, 16)
-    assert profile.sharpness(flat) == 0.0
-    figures = profile.noisy_pairs(flat, flat.clone(), [0.0, 0.05, 0.2], Spread())
-    assert figures["0"]["median"] == 0.0 and figures["0"]["pairs"] == 6
-    assert 0 < figures["0.05"]["sharpness"] < figures["0.2"]["sharpness"]
-    assert figures == profile.noisy_pairs(flat, flat.clone(), [0.0, 0.05, 0.2], Spread())
-    assert profile.main(["london64", "--noise", "x"]) == 2

@@ -176,3 +176,22 @@ def test_london_targets_benchmark_on_the_shipped_generator(tmp_path):
     assert report["generated"]["different_below_0_6"]["rate_below"] > 0.9
     assert report["real"]["different_below_0_6"]["rate_below"] < 0.05
     assert (tmp_path / "targets_grid.png").stat().st_size > 10_000
+
+
+def test_identity_profile_sharpness_and_noisy_real_pairs():
+    """The quality check adds seeded noise to both photos of a pair: sigma 0 changes
+    nothing, sharpness grows with sigma, the same sigmas give the same figures, and a flat
+    face has no Laplacian spread."""
+    profile = import_benchmark("london_identity_profile")
+
+    class Spread:  # a stand-in descriptor: each image's pixel spread, repeated
+        def describe(self, images):
+            return None, images.float().std(dim=(1, 2, 3)).numpy()[:, None].repeat(128, 1)
+
+    flat = torch.zeros(6, 3, 16, 16)
+    assert profile.sharpness(flat) == 0.0
+    figures = profile.noisy_pairs(flat, flat.clone(), [0.0, 0.05, 0.2], Spread())
+    assert figures["0"]["median"] == 0.0 and figures["0"]["pairs"] == 6
+    assert 0 < figures["0.05"]["sharpness"] < figures["0.2"]["sharpness"]
+    assert figures == profile.noisy_pairs(flat, flat.clone(), [0.0, 0.05, 0.2], Spread())
+    assert profile.main(["london64", "--noise", "x"]) == 2

@@ -80,24 +80,25 @@ class ModelConfig:
             if getattr(self, name) not in choices:
                 raise ContemoError(f"model config {name} {getattr(self, name)!r}: expected one "
                                    f"of {', '.join(choices)}")
-        if self.label_from:
-            if self.label_from not in self.block_sizes:
-                raise ContemoError(f"model config label_from {self.label_from}: expected 0 (the "
-                                   f"input) or one of {', '.join(map(str, self.block_sizes))}")
-            if self.g_norm != "conditional":
-                raise ContemoError(f"model config label_from {self.label_from} needs "
-                                   "g_norm=conditional: it is the only other way in for the label")
-        if self.label_until:
-            if self.label_until not in self.block_sizes:
-                raise ContemoError(f"model config label_until {self.label_until}: expected 0 "
-                                   f"(every block) or one of "
-                                   f"{', '.join(map(str, self.block_sizes))}")
-            if self.g_norm != "conditional":
-                raise ContemoError(f"model config label_until {self.label_until} needs "
-                                   "g_norm=conditional: it limits the conditional BatchNorm")
-            if self.label_until < self.label_from:
-                raise ContemoError(f"model config label_until {self.label_until}: expected at "
-                                   f"least label_from ({self.label_from})")
+        self._check_label_block("label_from", "the input",
+                                "it is the only other way in for the label")
+        self._check_label_block("label_until", "every block",
+                                "it limits the conditional BatchNorm")
+        if self.label_until and self.label_until < self.label_from:
+            raise ContemoError(f"model config label_until {self.label_until}: expected at "
+                               f"least label_from ({self.label_from})")
+
+    def _check_label_block(self, name: str, zero: str, why: str) -> None:
+        """Raise a one-line error unless field `name` (label_from, label_until) is 0 (meaning
+        `zero`) or one of G's block sizes, with conditional BatchNorm (`why` it needs it)."""
+        size = getattr(self, name)
+        if not size:
+            return
+        if size not in self.block_sizes:
+            raise ContemoError(f"model config {name} {size}: expected 0 ({zero}) or one of "
+                               f"{', '.join(map(str, self.block_sizes))}")
+        if self.g_norm != "conditional":
+            raise ContemoError(f"model config {name} {size} needs g_norm=conditional: {why}")
 
     @property
     def num_blocks(self) -> int:

@@ -192,11 +192,17 @@ def save(folder: Path, step: int, tensors: dict[str, torch.Tensor], meta: dict[s
     return atomic_write_json(folder / f"checkpoint-{step:06d}.json", sidecar)
 
 
+def step_of(sidecar: Path) -> int | None:
+    """Return the step a checkpoint JSON's name says (checkpoint-NNNNNN.json), else None."""
+    named = NAME.match(sidecar.name)
+    return int(named.group(1)) if named else None
+
+
 def list_checkpoints(folder: Path) -> list[Path]:
     """Return the checkpoint JSON files in `folder`, oldest step first."""
     if not folder.is_dir():
         return []
-    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := NAME.match(p.name))]
+    found = [(step, p) for p in folder.iterdir() if (step := step_of(p)) is not None]
     return [p for _, p in sorted(found)]
 
 
@@ -207,7 +213,7 @@ def prune(folder: Path, keep: int, keep_every: int = 0) -> None:
     milestones a run can later be released at and scored.
     """
     for sidecar in list_checkpoints(folder)[:-keep] if keep > 0 else []:
-        if keep_every and int(NAME.match(sidecar.name).group(1)) % keep_every == 0:
+        if keep_every and step_of(sidecar) % keep_every == 0:
             continue
         weights = sidecar.with_suffix(".safetensors")
         sidecar.unlink(missing_ok=True)
@@ -223,10 +229,10 @@ def read_sidecar(sidecar: Path, kind: type[Sidecar] = GANSidecar) -> dict[str, A
         raise ContemoError(f"{sidecar}: content does not match its checksum "
                            "(file damaged or edited)")
     checked = schema.build(kind, meta, str(sidecar), extra="allow")
-    named = NAME.match(sidecar.name)
-    if named and int(named.group(1)) != checked.step:
+    named = step_of(sidecar)
+    if named is not None and named != checked.step:
         raise ContemoError(f"{sidecar}: field 'step' is {checked.step} but the file name says "
-                           f"{int(named.group(1))}")
+                           f"{named}")
     if checked.tensors != f"checkpoint-{checked.step:06d}.safetensors":
         raise ContemoError(f"{sidecar}: field 'tensors' must name checkpoint-"
                            f"{checked.step:06d}.safetensors, got {checked.tensors[:80]!r}")

@@ -93,3 +93,21 @@ def test_generate_va_and_the_web_app_give_one_label_for_one_checkpoint(tmp_path,
     # ... and the label really is the checkpoint's, not the theoretical anchors' one
     assert not np.allclose(generated, va_to_label(0.6, -0.7).label, atol=1e-3)
     capsys.readouterr()
+
+
+def test_calibrated_path_warns_in_one_line_when_the_sweep_used_another_truncation(
+        ckpt, tmp_path, capsys):
+    w = list(np.linspace(0, 1, 11))
+    curves = {"happy": {"weights": w, "valence": w, "arousal": w}}
+    save_calibration(tmp_path / "sweep", curves, {}, {"truncation": 0.7})
+    args = ["--calibrated", str(tmp_path / "sweep"), "--emotion", "happy", "--steps", "3"]
+    assert run(ckpt, tmp_path / "same", *args, "--truncation", "0.7") == 0
+    assert capsys.readouterr().err == ""
+    assert run(ckpt, tmp_path / "other", *args) == 0
+    err = capsys.readouterr().err.strip()
+    assert "measured at truncation 0.7, these faces use 1" in err and "\n" not in err
+    save_calibration(tmp_path / "bad", curves, {}, {"truncation": "high"})
+    assert run(ckpt, tmp_path / "bad-out", "--calibrated", str(tmp_path / "bad"), "--emotion",
+               "happy") == 2
+    err = capsys.readouterr().err.strip()
+    assert "field 'truncation': expected a number in [0, 1]" in err and "\n" not in err

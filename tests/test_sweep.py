@@ -152,6 +152,8 @@ def test_truncation_is_recorded_and_part_of_the_resume_key(wired, tmp_path):
     truncated = EmotionPipeline.from_pretrained(wired[1], truncation=0.5)
     summary = run_sweep(truncated, VAScorer(), config, tmp_path, progress=False)
     assert summary["truncation"] == 0.5
+    from contemo.labels.calibration import calibration_truncation
+    assert calibration_truncation(tmp_path) == 0.5  # generate --calibrated checks it
     with pytest.raises(ContemoError, match="same sweep options, truncation"):
         run_sweep(wired[0], VAScorer(), config, tmp_path, resume=True, progress=False)
     assert run_sweep(truncated, VAScorer(), config, tmp_path, resume=True,

@@ -145,7 +145,8 @@ def write_report(out: Path, results: Sequence[Any], classes: tuple[str, ...],
     save_calibration(out, {r.emotion: {"weights": r.weights.tolist(),
                                        "valence": r.valence.mean(0).tolist(),
                                        "arousal": r.arousal.mean(0).tolist()} for r in results},
-                     anchors, {"scorer": meta.get("scorer"), "checkpoint": meta.get("checkpoint")})
+                     anchors, {"scorer": meta.get("scorer"), "checkpoint": meta.get("checkpoint"),
+                              "truncation": meta.get("truncation", 1.0)})
     plot_sweep(steps, out / "sweep.png", title=f"scorer: {meta.get('scorer')}, "
                f"{results[0].valence.shape[0]} noises per emotion", anchors=anchors)
     return summary

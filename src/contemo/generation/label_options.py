@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from contemo.emotions import EMOTIONS, NEUTRAL, canonical_emotion, validate_labels
 from contemo.errors import ContemoError
+from contemo.labels.calibration import calibration_truncation
 from contemo.labels.sets import (
     DEFAULT_STEPS,
     LabelSet,
@@ -114,8 +115,18 @@ def from_va(args: argparse.Namespace, steps: int, model: ModelLabels) -> LabelSe
 
 
 def from_calibrated(args: argparse.Namespace, steps: int, model: ModelLabels) -> LabelSet:
-    """Return the Neutral->emotion path on weights calibrated by a sweep (equal VA steps)."""
-    return calibrated_set(args.calibrated, args.emotion, steps)
+    """Return the Neutral->emotion path on weights calibrated by a sweep (equal VA steps).
+
+    A sweep measured at another --truncation than the faces asked for now gives a one-line
+    warning: its steps are equal in VA for the faces it scored, not necessarily for these.
+    """
+    label_set = calibrated_set(args.calibrated, args.emotion, steps)
+    measured, asked = calibration_truncation(args.calibrated), getattr(args, "truncation", 1.0)
+    if measured != asked:
+        print(f"contemo: warning: --calibrated {args.calibrated} was measured at truncation "
+              f"{measured:g}, these faces use {asked:g}: its steps may not be equal in VA "
+              f"(sweep again with --truncation {asked:g})", file=sys.stderr)
+    return label_set
 
 
 def _declare_va(group: argparse._ArgumentGroup) -> None:

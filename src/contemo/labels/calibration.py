@@ -146,6 +146,19 @@ def calibrated_path(sweep_dir: str | Path, emotion: str, steps: int = 11) -> np.
     return path(EMOTIONS[NEUTRAL], emotion, weights=calibrated_weights(sweep_dir, emotion, steps))
 
 
+def calibration_truncation(sweep_dir: str | Path) -> float:
+    """Return the truncation PSI the sweep's faces were drawn at (1: sweeps that predate it).
+
+    The steps are equal in VA only for the faces the sweep scored, so a path generated at
+    another PSI is worth a warning.
+    """
+    data, file = _read_calibration(sweep_dir)
+    value = data.get("truncation", 1.0)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ContemoError(f"{file}: field 'truncation': expected a number in [0, 1]")
+    return float(value)
+
+
 def load_measured_anchors(sweep_dir: str | Path) -> Anchors:
     """Return the VA anchors a sweep measured (all 6 emotions), for `va_to_label(anchors=...)`."""
     data, file = _read_calibration(sweep_dir)

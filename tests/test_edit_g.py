@@ -131,3 +131,64 @@ def test_pair_change_compares_real_people_with_g_and_names_a_bad_set_in_one_line
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "smiling_front/: no image files" in err[0], err
 
+
+
+def test_warp_moves_pixels_by_the_flow_and_keeps_them_where_it_is_zero():
+    from contemo.models.warp import FLOW_SCALE, flow_between, warp
+
+    image = torch.randn(2, 3, 16, 16)
+    assert torch.allclose(warp(image, torch.zeros(2, 2, 16, 16)), image, atol=1e-5)
+    shift = torch.zeros(2, 2, 16, 16)
+    shift[:, 0] = 2 / 16  # one pixel in grid_sample's [-1, 1] coordinates: sample from x + 1
+    moved = warp(image, shift)
+    assert torch.allclose(moved[..., :-1], image[..., 1:], atol=1e-5)
+    # the flow is the smoothed difference of two bounded fields: 0 for equal fields
+    raw = torch.randn(2, 2, 64, 64) * 5
+    assert float(flow_between(raw, raw).abs().max()) == 0.0
+    flow = flow_between(raw, -raw)
+    assert float(flow.abs().max()) <= 2 * FLOW_SCALE
+    # smoothed over 4 px cells: far smoother from pixel to pixel than the raw fields
+    step = (flow[..., 1:] - flow[..., :-1]).abs().mean()
+    raw_step = (torch.tanh(raw)[..., 1:] - torch.tanh(raw)[..., :-1]).abs().mean() * FLOW_SCALE
+    assert float(step) < 0.3 * float(raw_step)
+
+
+def test_warp_generator_starts_every_path_at_its_neutral_face_and_moves_it():
+    from contemo.models.dcgan import ConditionalBatchNorm
+
+    torch.manual_seed(0)
+    g = Generator(ModelConfig(**SMALL, g_norm="conditional", g_edit=True, g_warp=True))
+    with torch.no_grad():  # a textured face and a label that matters, as training makes them
+        g.net[-1].weight.normal_(0, 0.5)
+        for m in g.modules():
+            if isinstance(m, ConditionalBatchNorm):
+                m.gain.weight.normal_(0, 0.5)
+        for _ in range(40):  # BatchNorm's running statistics, near the batch's own
+            g(torch.randn(16, 16), torch.eye(6)[torch.arange(16) % 6])
+    g.eval()
+    z, neutral_v, happy_v = torch.randn(4, 16), torch.eye(6)[[0] * 4], torch.eye(6)[[5] * 4]
+    with torch.no_grad():
+        neutral, _ = g(z, neutral_v, with_mask=True)
+        happy, mask = g(z, happy_v, with_mask=True)
+        out = g._draw(torch.cat([z, z]), torch.cat([happy_v, neutral_v]))
+    assert out.shape[1] == 6  # colour, mask, flow x and y
+    base, colour = torch.tanh(out[4:, :3]), torch.tanh(out[:4, :3])
+    assert torch.allclose(neutral, base, atol=1e-4)  # the flow is 0 at Neutral
+    unwarped = torch.lerp(base, colour, mask)  # what the edit generator alone would draw
+    assert float((happy - unwarped).abs().mean()) > 0.01  # the warp moved the base
+
+
+def test_warp_needs_the_edit_generator_and_a_warp_run_loads_for_generation(tmp_path):
+    from data_fixtures import make_faces
+
+    with pytest.raises(ContemoError, match="g_warp warps the edit generator's Neutral face: "
+                                           "set g_edit=true too"):
+        ModelConfig(**SMALL, g_norm="conditional", g_warp=True)
+    faces = make_faces(tmp_path / "faces", people=2)
+    assert train(faces, tmp_path / "out", "--steps", "2", "--set", "model.g_edit=true",
+                 "--set", "model.g_warp=true", "--set", "edit_mask=1") == 0
+    (run,) = [p for p in (tmp_path / "out").iterdir() if p.is_dir()]
+    pipe = EmotionPipeline.from_pretrained(run / "generator")
+    assert pipe.generator.config.g_warp
+    faces_out = pipe.generate(torch.eye(6)[[0]].numpy(), seeds=[0, 1])
+    assert faces_out.shape == (2, 3, 32, 32) and bool(torch.isfinite(faces_out).all())

@@ -63,6 +63,10 @@ class ModelConfig:
     # v. Where m is 0 every emotion shows the very pixels of the person's Neutral face, so
     # a path keeps its person by construction; `edit_mask` (training) keeps m small.
     g_edit: bool = False
+    # With g_edit: the emotion's face is first its Neutral face moved along a smooth flow
+    # field drawn under v (models/warp.py), and the mask blends new colour over *that*, so
+    # what an emotion moves (mouth, cheeks, brows) keeps the person's own pixels.
+    g_warp: bool = False
 
     def __post_init__(self) -> None:
         if self.resolution not in RESOLUTIONS:
@@ -84,6 +88,9 @@ class ModelConfig:
                                 "it is the only other way in for the label")
         self._check_label_block("label_until", "every block",
                                 "it limits the conditional BatchNorm")
+        if self.g_warp and not self.g_edit:
+            raise ContemoError("model config g_warp warps the edit generator's Neutral face: "
+                               "set g_edit=true too")
         if self.label_until and self.label_until < self.label_from:
             raise ContemoError(f"model config label_until {self.label_until}: expected at "
                                f"least label_from ({self.label_from})")

@@ -23,6 +23,7 @@ from torch import nn
 
 from contemo.emotions import NEUTRAL
 from contemo.models.config import ModelConfig
+from contemo.models.warp import flow_between, warp
 
 # The edit mask's logit offset (model.g_edit): the mask starts nearly shut (sigmoid(-3) is
 # 0.05), so G first learns one neutral face per z and opens the mask where an emotion needs
@@ -72,7 +73,9 @@ class Generator(nn.Module):
         for cin, cout, size in zip(chans, chans[1:], sizes[1:], strict=False):
             layers += [*up(cin, cout), norm(cout, size), nn.ReLU(True)]
         self.edit = c.g_edit  # 3 colour channels and, for an edit, a mask channel
-        layers += [*up(chans[-1], 4)] if self.edit else [*up(chans[-1], 3), nn.Tanh()]
+        self.warp = c.g_warp  # and, for a warp, two flow channels
+        out = 3 + int(self.edit) + 2 * int(self.warp)
+        layers += [*up(chans[-1], out)] if self.edit else [*up(chans[-1], 3), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         init_dcgan(self)
         # Unit-scale label embedding, like z: with DCGAN's 0.02 the label would start out
@@ -87,6 +90,7 @@ class Generator(nn.Module):
         With g_edit, z is rendered under v and under one-hot Neutral in one batch, so
         BatchNorm normalises both halves together, in training and in sampling alike. A
         Neutral face is its own base whatever its mask, so D judges the base directly.
+        With g_warp the base is first warped (models/warp.py); at Neutral the flow is 0.
         """
         v = v.to(z.dtype)
         if not self.edit:
@@ -94,8 +98,11 @@ class Generator(nn.Module):
         n = z.shape[0]
         neutral = F.one_hot(torch.full((n,), NEUTRAL, device=v.device), v.shape[1]).to(v.dtype)
         out = self._draw(torch.cat([z, z]), torch.cat([v, neutral]))
-        colour, mask = torch.tanh(out[:, :3]), torch.sigmoid(out[:n, 3:] + MASK_START)
-        face = torch.lerp(colour[n:], colour[:n], mask.to(colour.dtype))
+        colour, mask = torch.tanh(out[:, :3]), torch.sigmoid(out[:n, 3:4] + MASK_START)
+        base = colour[n:]
+        if self.warp:  # the Neutral face, moved by the flow between v's field and Neutral's
+            base = warp(base, flow_between(out[:n, 4:6], out[n:, 4:6]))
+        face = torch.lerp(base, colour[:n], mask.to(colour.dtype))
         return (face, mask) if with_mask else face
 
     def _draw(self, z: torch.Tensor, v: torch.Tensor) -> torch.Tensor:

@@ -192,3 +192,37 @@ def test_warp_needs_the_edit_generator_and_a_warp_run_loads_for_generation(tmp_p
     assert pipe.generator.config.g_warp
     faces_out = pipe.generate(torch.eye(6)[[0]].numpy(), seeds=[0, 1])
     assert faces_out.shape == (2, 3, 32, 32) and bool(torch.isfinite(faces_out).all())
+
+
+def test_a_blend_of_labels_moves_the_face_by_the_same_blend_of_their_flows():
+    from contemo.models.warp import blended_emotions, flow_between, linear_flow
+
+    eye = torch.eye(6)
+    v = torch.stack([eye[0], eye[5], 0.5 * eye[0] + 0.5 * eye[5], 0.2 * eye[1] + 0.8 * eye[5]])
+    assert blended_emotions(v, 0) == [1, 5]
+    assert blended_emotions(eye[[0, 5, 5]], 0) == []  # one-hot labels (training): none
+    drawn, neutral = torch.randn(4, 2, 16, 16), torch.randn(4, 2, 16, 16)
+    sad, happy = torch.randn(4, 2, 16, 16), torch.randn(4, 2, 16, 16)
+    flow = linear_flow(v, drawn, neutral, {1: sad, 5: happy})
+    one_hot = flow_between(drawn, neutral)
+    assert torch.equal(flow[:2], one_hot[:2])  # one-hot rows: their own field's flow
+    assert torch.allclose(flow[2], 0.5 * flow_between(happy, neutral)[2], atol=1e-6)
+    expected = 0.2 * flow_between(sad, neutral)[3] + 0.8 * flow_between(happy, neutral)[3]
+    assert torch.allclose(flow[3], expected, atol=1e-6)
+
+
+def test_a_warp_generator_draws_each_row_alike_alone_or_in_a_mixed_batch():
+    """The blend path renders extra one-hot labels for the whole batch; a row's face must
+    not depend on which other rows share its batch (eval mode)."""
+    torch.manual_seed(0)
+    g = Generator(ModelConfig(**SMALL, g_norm="conditional", g_edit=True, g_warp=True))
+    with torch.no_grad():
+        g.net[-1].weight.normal_(0, 0.5)
+    g.eval()
+    eye = torch.eye(6)
+    z = torch.randn(3, 16)
+    v = torch.stack([eye[0], 0.3 * eye[0] + 0.7 * eye[5], eye[5]])
+    with torch.no_grad():
+        together = g(z, v)
+        alone = torch.cat([g(z[i:i + 1], v[i:i + 1]) for i in range(3)])
+    assert torch.allclose(together, alone, atol=1e-5)

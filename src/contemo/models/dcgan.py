@@ -23,7 +23,7 @@ from torch import nn
 
 from contemo.emotions import NEUTRAL
 from contemo.models.config import ModelConfig
-from contemo.models.warp import flow_between, warp
+from contemo.models.warp import blended_emotions, linear_flow, warp
 
 # The edit mask's logit offset (model.g_edit): the mask starts nearly shut (sigmoid(-3) is
 # 0.05), so G first learns one neutral face per z and opens the mask where an emotion needs
@@ -90,18 +90,24 @@ class Generator(nn.Module):
         With g_edit, z is rendered under v and under one-hot Neutral in one batch, so
         BatchNorm normalises both halves together, in training and in sampling alike. A
         Neutral face is its own base whatever its mask, so D judges the base directly.
-        With g_warp the base is first warped (models/warp.py); at Neutral the flow is 0.
+        With g_warp the base is first warped (models/warp.py); at Neutral the flow is 0,
+        and a blend of labels also renders z under the one-hot labels it blends.
         """
         v = v.to(z.dtype)
         if not self.edit:
             return self._draw(z, v)
-        n = z.shape[0]
-        neutral = F.one_hot(torch.full((n,), NEUTRAL, device=v.device), v.shape[1]).to(v.dtype)
-        out = self._draw(torch.cat([z, z]), torch.cat([v, neutral]))
-        colour, mask = torch.tanh(out[:, :3]), torch.sigmoid(out[:n, 3:4] + MASK_START)
+        n, k = z.shape[0], v.shape[1]
+        neutral = F.one_hot(torch.full((n,), NEUTRAL, device=v.device), k).to(v.dtype)
+        ends = blended_emotions(v, NEUTRAL) if self.warp else []
+        labels = [v, neutral] + [F.one_hot(torch.full((n,), e, device=v.device), k).to(v.dtype)
+                                 for e in ends]  # a blend's flow blends its ends' flows
+        out = self._draw(torch.cat([z] * len(labels)), torch.cat(labels))
+        colour, mask = torch.tanh(out[:2 * n, :3]), torch.sigmoid(out[:n, 3:4] + MASK_START)
         base = colour[n:]
-        if self.warp:  # the Neutral face, moved by the flow between v's field and Neutral's
-            base = warp(base, flow_between(out[:n, 4:6], out[n:, 4:6]))
+        if self.warp:  # the Neutral face, moved by v's flow (linear in v's weights)
+            fields = out[:, 4:6].split(n)
+            base = warp(base, linear_flow(v, fields[0], fields[1], dict(zip(ends, fields[2:],
+                                                                            strict=True))))
         face = torch.lerp(base, colour[:n], mask.to(colour.dtype))
         return (face, mask) if with_mask else face
 

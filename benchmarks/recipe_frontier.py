@@ -65,7 +65,7 @@ def trajectory(by_step: object, path: Path) -> list[dict]:
 # earlier names and dots, and stays inside the axes, wins (names weigh more than dots).
 LABEL_SPOTS = ((5, 4, "left"), (5, -14, "left"), (-5, 4, "right"), (-5, -14, "right"),
                (5, 14, "left"), (5, -24, "left"), (-5, 14, "right"), (-5, -24, "right"))
-SHIPPED = "EMA-W0"  # the row whose weights ship as generator-london64
+SHIPPED = "GWB"  # the row whose weights ship as generator-london64
 
 
 def place_labels(ax, rows: list[dict]) -> None:
@@ -131,7 +131,7 @@ def draw(rows: list[dict], walk: list[dict], out: Path, shipped: str = SHIPPED) 
     ax.set_title("London recipes: identity against smile (3,000 steps unless named;\n"
                  "seedN, bf16@STEPS: london64 with that change)", fontsize=10)
     fig.colorbar(dots, ax=ax, label="different z matched (lower: more people)")
-    ax.legend(loc="upper center", fontsize=8)  # the empty band above the rows
+    ax.legend(loc="upper left", bbox_to_anchor=(0.01, 0.81), fontsize=7)  # between GW1 and P2
     fig.tight_layout()
     place_labels(ax, rows)  # after the layout: names are placed in its final pixels
     out.parent.mkdir(parents=True, exist_ok=True)

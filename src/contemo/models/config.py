@@ -146,10 +146,11 @@ schema.register_bounds(ModelConfig, MODEL_BOUNDS)
 MODEL_PRESETS: dict[str, ModelConfig] = {
     "paper256": ModelConfig(resolution=256),  # the paper: 256x256, DCGAN widths
     "synth64": ModelConfig(resolution=64, g_width=32, d_width=32),  # 2-core CPU in minutes
-    # real photos, 2-core CPU / one GPU: spectral-norm D, conditional BatchNorm in G
+    # real photos, 2-core CPU / one GPU: spectral-norm D, conditional BatchNorm in G, and
+    # each emotion drawn as a warp of its z's Neutral face (g_edit + g_warp: the person stays)
     "london64": ModelConfig(resolution=64, g_width=32, d_width=32, d_norm="spectral",
-                            g_norm="conditional"),
+                            g_norm="conditional", g_edit=True, g_warp=True),
     "london128": ModelConfig(resolution=128, g_width=64, d_width=64, d_norm="spectral",
-                             g_norm="conditional"),
+                             g_norm="conditional", g_edit=True, g_warp=True),
     "tiny": ModelConfig(resolution=32, z_dim=16, label_dim=8, g_width=8, d_width=8),  # tests
 }

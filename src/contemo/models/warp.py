@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 # Largest displacement of each drawn field, as a share of the half-frame (grid_sample's
 # [-1, 1] coordinates): the difference of two fields moves a pixel by at most 2 * 0.08 of
-# the half-frame, 5 px at 64 px. A smile moves the mouth's corners by about 3 px there.
+# the half-frame, 5 px at 64 px: room for a smile's mouth corners, not for a new face.
 FLOW_SCALE = 0.08
 FLOW_CELL = 4  # px at 64 px (scaled with the resolution): 16x16 flow vectors per face
 

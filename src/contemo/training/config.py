@@ -276,7 +276,7 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
     # default ramp would still be at 0.998 at step 4,500, and the longer average holds
     # the person and the smile better (row EMA-W0); early grids show the young average.
     # Each emotion is a warp of the same z's Neutral face (model.g_warp, mask penalty 3):
-    # same person 0.712 -> 0.969 (row GWB), and 4,000 steps keep the slower step in budget.
+    # same person 0.712 -> 0.969 (row GWB); 4,000 steps take 33 min (3 over the budget).
     "london64": TrainConfig(
         preset="london64", model=MODEL_PRESETS["london64"], layout="london", crop="fixed",
         flip=True, batch_size=64, lr=2e-4, steps=4000, grid_every=250, checkpoint_every=250,

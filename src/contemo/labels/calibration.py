@@ -21,6 +21,7 @@ from contemo.errors import ContemoError
 from contemo.fileio import atomic_write_json, read_format_json
 from contemo.labels.paths import path
 from contemo.labels.va import Anchors
+from contemo.schema import check_range
 
 CALIBRATION_FILE = "calibration.json"
 CALIBRATION_FORMAT = "contemo-calibration/1"
@@ -153,9 +154,10 @@ def calibration_truncation(sweep_dir: str | Path) -> float:
     another PSI is worth a warning.
     """
     data, file = _read_calibration(sweep_dir)
-    value = data.get("truncation", 1.0)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ContemoError(f"{file}: field 'truncation': expected a number in [0, 1]")
+    value, what = data.get("truncation", 1.0), f"{file}: field 'truncation'"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ContemoError(f"{what}: expected a number in [0, 1]")
+    check_range(value, 0.0, 1.0, what)  # the range check every other PSI goes through
     return float(value)
 
 

@@ -96,11 +96,11 @@ class Generator(nn.Module):
         v = v.to(z.dtype)
         if not self.edit:
             return self._draw(z, v)
-        n, k = z.shape[0], v.shape[1]
-        neutral = F.one_hot(torch.full((n,), NEUTRAL, device=v.device), k).to(v.dtype)
+        n = z.shape[0]
         ends = blended_emotions(v, NEUTRAL) if self.warp else []
-        labels = [v, neutral] + [F.one_hot(torch.full((n,), e, device=v.device), k).to(v.dtype)
-                                 for e in ends]  # a blend's flow blends its ends' flows
+        eye = torch.eye(v.shape[1], dtype=v.dtype, device=v.device)
+        # v, then one-hot Neutral, then each emotion a blend weighs (its flow is blended)
+        labels = [v] + [eye[e].expand(n, -1) for e in (NEUTRAL, *ends)]
         out = self._draw(torch.cat([z] * len(labels)), torch.cat(labels))
         colour, mask = torch.tanh(out[:2 * n, :3]), torch.sigmoid(out[:n, 3:4] + MASK_START)
         base = colour[n:]

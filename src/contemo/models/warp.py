@@ -10,6 +10,12 @@ colour (teeth, creases) blended in.
 
 The flow is the difference of two fields G draws, one under v and one under one-hot
 Neutral, so it is exactly zero at w=0 and every path starts at the Neutral face itself.
+For a blend of labels it is the same blend of the one-hot labels' flows (`linear_flow`),
+so the face at w=0.5 is moved exactly half as far as at w=1. A flow drawn under the blend
+itself was not linear in w: on London the eyes squashed mid-path and the judge's P(happy)
+peaked at w=0.7, then fell (row GW3). The face is resampled bicubically: a bilinear
+resample blurs it by an amount that depends on the sub-pixel part of each shift, and
+P(happy) along a path rose in a saw-tooth.
 It is averaged over cells of FLOW_CELL px and bilinearly upsampled: a field that varies
 per pixel could scramble the face into another one, a smooth one can only move it.
 """
